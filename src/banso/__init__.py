@@ -1,0 +1,1 @@
+"""Banso (伴走): the customer-operations platform."""

@@ -1,0 +1,32 @@
+"""Sign-in, sign-out and the home page."""
+
+from django.contrib.auth import logout
+from django.contrib.auth.views import LoginView
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from .permissions import Capability, has_capability, requires
+
+
+class BansoLoginView(LoginView):
+    template_name = "core/login.html"
+    redirect_authenticated_user = True
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect("login")
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    return JsonResponse({"ok": True})
+
+
+@requires(Capability.SIGNED_IN)
+def home(request: HttpRequest) -> HttpResponse:
+    if has_capability(request.user, Capability.VIEW_ACCOUNTS):
+        return redirect("accounts:list")
+    # External merchant users land on their portal: the accounts they may see documents for.
+    return render(request, "core/portal_home.html", {"portal_accounts": request.user.portal_accounts.all()})

@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from banso.api.api import api
+from banso.core import views as core_views
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("login/", core_views.BansoLoginView.as_view(), name="login"),
+    path("logout/", core_views.logout_view, name="logout"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("accounts/", include("banso.accounts.urls")),
+    path("imports/", include("banso.activity.urls")),
+]
