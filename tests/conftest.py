@@ -1,0 +1,33 @@
+"""Shared fixtures: a signed-in client per role. App-specific factories live in tests/<app>/factories.py."""
+
+import pytest
+from django.test import Client
+
+from banso.core.choices import Role
+
+from .core.factories import UserFactory
+
+
+@pytest.fixture
+def user_with_role(db):
+    def make(role: Role, **kwargs):
+        return UserFactory(role=role, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def client_as(db, user_with_role):
+    """`client_as(Role.CSM)` → a Django test client signed in as a fresh user with that role."""
+
+    def make(role: Role, **kwargs) -> Client:
+        client = Client()
+        client.force_login(user_with_role(role, **kwargs))
+        return client
+
+    return make
+
+
+@pytest.fixture
+def admin_client(client_as):  # overrides pytest-django's: our admin is a role, not a superuser
+    return client_as(Role.ADMIN)
