@@ -1,5 +1,7 @@
 """The records every team works from: accounts of every kind, their contacts, contracts, and end users."""
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -68,7 +70,7 @@ class Account(SourcedModel):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.search_text = search_key(self.name, self.name_kana)
         super().save(*args, **kwargs)
 

@@ -16,7 +16,7 @@ from .models import Event
 
 EVENT_TABLE = Event._meta.db_table
 COLUMNS = ("source", "external_id", "account_id", "end_user_id", "kind", "occurred_at", "value", "properties")
-SCHEMA = {
+SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "source": pl.String,
     "external_id": pl.String,
     "account_id": pl.Int64,
@@ -78,7 +78,7 @@ def _append_sqlite(frame: pl.DataFrame) -> int:
     cols = ", ".join(COLUMNS)
     marks = ", ".join("?" for _ in COLUMNS)
     # Django keeps aware datetimes in SQLite as naive UTC text.
-    rows = frame.with_columns(pl.col("occurred_at").dt.strftime("%Y-%m-%d %H:%M:%S%.6f")).iter_rows()
+    rows = frame.with_columns(pl.col("occurred_at").dt.strftime("%Y-%m-%d %H:%M:%S%.6f")).rows()
     with connection.cursor() as cursor:
         before = _total_changes(cursor)
         cursor.executemany(f"INSERT OR IGNORE INTO {EVENT_TABLE} ({cols}) VALUES ({marks})", rows)  # noqa: S608

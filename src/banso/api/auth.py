@@ -16,7 +16,7 @@ def _authorize(request: HttpRequest, user: Any, capability: Capability) -> User 
     if not has_capability(user, capability):
         raise HttpError(403, f"permission denied: {capability.value}")
     request.user = user
-    return user  # type: ignore[no-any-return]
+    return user  # type: ignore[no-any-return,unused-ignore]
 
 
 class TokenAuth(HttpBearer):

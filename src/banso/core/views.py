@@ -29,4 +29,6 @@ def home(request: HttpRequest) -> HttpResponse:
     if has_capability(request.user, Capability.VIEW_ACCOUNTS):
         return redirect("accounts:list")
     # External merchant users land on their portal: the accounts they may see documents for.
-    return render(request, "core/portal_home.html", {"portal_accounts": request.user.portal_accounts.all()})
+    # (`portal_accounts` is the reverse accessor of accounts.Account.portal_users.)
+    portal_accounts = getattr(request.user, "portal_accounts").all()  # noqa: B009
+    return render(request, "core/portal_home.html", {"portal_accounts": portal_accounts})
