@@ -2,8 +2,9 @@
 
 import hashlib
 import secrets
+from typing import Any
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -11,11 +12,24 @@ from django.utils.translation import gettext_lazy as _
 from .choices import AuditAction, Role
 
 
+class BansoUserManager(UserManager["User"]):
+    def create_superuser(  # type: ignore[override]
+        self, username: str, email: str | None = None, password: str | None = None, **extra: Any
+    ) -> "User":
+        extra.setdefault("role", Role.ADMIN)
+        return super().create_superuser(username, email, password, **extra)
+
+
 class User(AbstractUser):
+    """A person who signs in. The role decides what they may do (see `core.permissions`); the Django
+    admin flags follow it, so an administrator is the only role that reaches /admin/."""
+
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.VIEWER)
     display_name = models.CharField(_("display name"), max_length=100, blank=True)
     # Accounts a CSM can carry in a month; coverage planning balances against it.
     capacity = models.PositiveIntegerField(_("monthly capacity"), default=40)
+
+    objects = BansoUserManager()
 
     class Meta:
         verbose_name = _("user")
@@ -23,6 +37,10 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name or self.get_full_name() or self.username
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.is_staff = self.is_superuser = self.role == Role.ADMIN
+        super().save(*args, **kwargs)
 
 
 class Team(models.Model):
