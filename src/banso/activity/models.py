@@ -52,7 +52,9 @@ class Event(models.Model):
                 fields=["account", "-occurred_at"], name="event_account_time", condition=models.Q(account__isnull=False)
             ),
             models.Index(
-                fields=["end_user", "-occurred_at"], name="event_enduser_time", condition=models.Q(end_user__isnull=False)
+                fields=["end_user", "-occurred_at"],
+                name="event_enduser_time",
+                condition=models.Q(end_user__isnull=False),
             ),
         ]
 
