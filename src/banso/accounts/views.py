@@ -1,13 +1,123 @@
-"""Account pages: the list and the Account 360."""
+"""Account pages: the list, the Account 360 with its timeline, editing, and the audit trail."""
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from dataclasses import dataclass
+from typing import Any
 
-from banso.core.permissions import Capability, requires
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 
+from banso.core.models import User
+from banso.core.permissions import Capability, has_capability, requires
+
+from . import services
+from .forms import AccountFilterForm, AccountForm
 from .models import Account
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    url: str = ""  # set for sortable columns: the list in this column's order (reversed if already so)
+    state: str = ""  # ascending / descending, for aria-sort and the arrow
+    numeric: bool = False
+
+
+def _columns(request: HttpRequest, sort: str) -> list[Column]:
+    def sortable(label: str, key: str, numeric: bool = False) -> Column:
+        params = request.GET.copy()
+        params.pop("page", None)
+        params["sort"] = f"-{key}" if sort == key else key
+        state = "ascending" if sort == key else "descending" if sort == f"-{key}" else ""
+        return Column(label, f"?{params.urlencode()}", state, numeric)
+
+    return [
+        sortable(_("Name"), "name"),
+        Column(_("Kind")),
+        Column(_("Owner CSM")),
+        Column(_("Touch tier")),
+        Column(_("Stage")),
+        sortable(_("MRR"), "mrr", numeric=True),
+        sortable(_("Next renewal"), "renewal"),
+        sortable(_("Updated"), "updated"),
+    ]
 
 
 @requires(Capability.VIEW_ACCOUNTS)
 def account_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/list.html", {"accounts": Account.objects.all()[:50]})
+    form = AccountFilterForm(request.GET or None)
+    filters = form.filters() if form.is_bound else services.AccountFilters()
+    paginator = Paginator(services.account_queryset(filters), services.PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    context: dict[str, Any] = {
+        "form": form,
+        "page": page,
+        "filters": filters,
+        "sort": filters.sort,
+        "columns": _columns(request, filters.sort),
+    }
+    template = "accounts/_table.html" if request.htmx else "accounts/list.html"
+    return render(request, template, context)
+
+
+def _get_360(pk: int) -> tuple[Account, list[Any], list[Any]]:
+    try:
+        return services.account_360(pk)
+    except Account.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+@requires(Capability.VIEW_ACCOUNTS)
+def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    account, contacts, contracts = _get_360(pk)
+    page = services.timeline(account, contacts=contacts, contracts=contracts)
+    chains = services.successor_chains(contacts)
+    context = {
+        "account": account,
+        "contact_rows": [(c, chains.get(c.pk, [])) for c in contacts],
+        "contracts": contracts,
+        "timeline": page,
+        "can_edit": has_capability(request.user, Capability.EDIT_ACCOUNTS),
+        "can_audit": has_capability(request.user, Capability.VIEW_AUDIT),
+    }
+    return render(request, "accounts/detail.html", context)
+
+
+@requires(Capability.VIEW_ACCOUNTS)
+def account_timeline(request: HttpRequest, pk: int) -> HttpResponse:
+    """The next page of the timeline, as the partial the 360 page's "more" button swaps in."""
+    account = get_object_or_404(Account, pk=pk)
+    try:
+        page = services.timeline(account, before=request.GET.get("before") or None)
+    except ValueError:
+        return HttpResponseBadRequest(_("Invalid timeline position."))
+    return render(request, "accounts/_timeline.html", {"account": account, "timeline": page})
+
+
+@requires(Capability.EDIT_ACCOUNTS)
+def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(Account.objects.select_related("owner"), pk=pk)
+    if request.method == "POST":
+        form = AccountForm(request.POST, instance=Account.objects.get(pk=pk))
+        if form.is_valid():
+            changes = {name: form.cleaned_data[name] for name in form.changed_data}
+            actor = request.user if isinstance(request.user, User) else None
+            try:
+                services.update_account(account, actor, via="ui", **changes)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, _("The account was saved."))
+                return redirect("accounts:detail", pk=pk)
+    else:
+        form = AccountForm(instance=account)
+    return render(request, "accounts/edit.html", {"account": account, "form": form})
+
+
+@requires(Capability.VIEW_AUDIT)
+def account_audit(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(Account.objects.only("id", "name", "name_kana"), pk=pk)
+    return render(request, "accounts/audit.html", {"account": account, "entries": services.account_audit(pk)})

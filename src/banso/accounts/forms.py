@@ -1,0 +1,85 @@
+"""Forms for the account pages: the list's filters and the account edit form."""
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .choices import AccountKind, LifecycleStage, TouchTier
+from .models import Account
+from .services import DEFAULT_SORT, NO_OWNER, SORTS, AccountFilters, owner_choices, parse_month
+
+
+def _blank(label: Any) -> list[tuple[str, Any]]:
+    return [("", label)]
+
+
+class AccountFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    owner = forms.ChoiceField(label=_("Owner CSM"), required=False)
+    kind = forms.ChoiceField(label=_("Kind"), required=False, choices=_blank(_("All kinds")) + AccountKind.choices)
+    tier = forms.ChoiceField(label=_("Touch tier"), required=False, choices=_blank(_("All tiers")) + TouchTier.choices)
+    stage = forms.ChoiceField(
+        label=_("Stage"), required=False, choices=_blank(_("All stages")) + LifecycleStage.choices
+    )
+    renewal = forms.CharField(label=_("Renewal month"), required=False, widget=forms.DateInput(attrs={"type": "month"}))
+    sort = forms.ChoiceField(label=_("Sort"), required=False, choices=[(k, k) for k in SORTS])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].choices = [
+            ("", _("All owners")),
+            (NO_OWNER, _("Unassigned")),
+            *((str(u.pk), str(u)) for u in owner_choices()),
+        ]
+
+    def clean_renewal(self) -> str:
+        value: str = self.cleaned_data.get("renewal") or ""
+        if value:
+            try:
+                parse_month(value)
+            except ValueError as exc:
+                raise forms.ValidationError(_("Enter a month as YYYY-MM.")) from exc
+        return value
+
+    def filters(self) -> AccountFilters:
+        """The filters the form holds; invalid fields are ignored so a bad link still shows a list."""
+        data = (
+            self.cleaned_data
+            if self.is_valid()
+            else {k: v for k, v in getattr(self, "cleaned_data", {}).items() if k not in self.errors}
+        )
+        return AccountFilters(
+            owner=data.get("owner") or None,
+            kind=data.get("kind") or "",
+            tier=data.get("tier") or "",
+            stage=data.get("stage") or "",
+            renewal_month=data.get("renewal") or "",
+            q=data.get("q") or "",
+            sort=data.get("sort") or DEFAULT_SORT,
+        )
+
+
+class AccountForm(forms.ModelForm):
+    attributes = forms.JSONField(
+        label=_("Custom attributes"),
+        required=False,
+        help_text=_('A JSON object, e.g. {"plan_family": "Pro"}.'),
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+    class Meta:
+        model = Account
+        fields = ["name", "name_kana", "kind", "owner", "tier", "lifecycle_stage", "industry", "attributes"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = owner_choices()  # type: ignore[attr-defined]
+
+    def clean_attributes(self) -> dict[str, Any]:
+        value = self.cleaned_data.get("attributes")
+        if value in (None, ""):
+            return {}
+        if not isinstance(value, dict):
+            raise forms.ValidationError(_("Enter a JSON object."))
+        return value
