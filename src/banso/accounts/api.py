@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from banso.api.auth import role
@@ -206,7 +206,7 @@ def patch_account(request: HttpRequest, account_id: int, payload: AccountPatch) 
         changes["owner"] = changes.pop("owner_id")
     for name in ("name", "kind", "tier", "lifecycle_stage"):
         if name in changes and changes[name] is None:
-            return 422, {"detail": {name: ["This field cannot be null."]}}
+            return Status(422, {"detail": {name: ["This field cannot be null."]}})
     for name in ("name_kana", "industry"):
         if name in changes and changes[name] is None:
             changes[name] = ""
@@ -216,8 +216,8 @@ def patch_account(request: HttpRequest, account_id: int, payload: AccountPatch) 
     try:
         services.update_account(account, actor, via="api", **changes)
     except ValidationError as exc:
-        return 422, {"detail": exc.message_dict if hasattr(exc, "error_dict") else exc.messages}
-    return 200, _detail(account_id)
+        return Status(422, {"detail": exc.message_dict if hasattr(exc, "error_dict") else exc.messages})
+    return Status(200, _detail(account_id))
 
 
 @router.get("/{int:account_id}/timeline", response=TimelineOut, auth=role(Capability.VIEW_ACCOUNTS))

@@ -27,7 +27,9 @@ class AccountFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["owner"].choices = [
+        owner = self.fields["owner"]
+        assert isinstance(owner, forms.ChoiceField)
+        owner.choices = [
             ("", _("All owners")),
             (NO_OWNER, _("Unassigned")),
             *((str(u.pk), str(u)) for u in owner_choices()),

@@ -95,7 +95,7 @@ def account_queryset(filters: AccountFilters) -> QuerySet[Account]:
     qs = Account.objects.select_related("owner").defer("attributes", "search_text")
     if filters.owner == NO_OWNER:
         qs = qs.filter(owner__isnull=True)
-    elif filters.owner not in (None, ""):
+    elif filters.owner is not None and filters.owner != "":
         qs = qs.filter(owner_id=int(filters.owner))
     if filters.kind:
         qs = qs.filter(kind=filters.kind)
@@ -374,7 +374,7 @@ def describe_changes(entries: Sequence[AuditEntry]) -> dict[int, list[FieldChang
             label = name
             if model is not None:
                 try:
-                    label = str(model._meta.get_field(name).verbose_name)
+                    label = str(getattr(model._meta.get_field(name), "verbose_name", name))
                 except Exception:
                     label = name
             rows.append(FieldChange(name, label, show(model, name, before), show(model, name, after)))
@@ -576,7 +576,7 @@ def timeline(
         .order_by("-at", "-id")[: limit + 1]
     )
     described = describe_changes(audits)
-    action_titles = {
+    action_titles: dict[str, str] = {
         AuditAction.CREATE: _("%(object)s created"),
         AuditAction.UPDATE: _("%(object)s changed"),
         AuditAction.DELETE: _("%(object)s deleted"),

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django_htmx.middleware import HtmxDetails
 
 from banso.core.models import User
 from banso.core.permissions import Capability, has_capability, requires
@@ -16,6 +17,10 @@ from banso.core.permissions import Capability, has_capability, requires
 from . import services
 from .forms import AccountFilterForm, AccountForm
 from .models import Account
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,7 @@ def _columns(request: HttpRequest, sort: str) -> list[Column]:
 
 
 @requires(Capability.VIEW_ACCOUNTS)
-def account_list(request: HttpRequest) -> HttpResponse:
+def account_list(request: HtmxHttpRequest) -> HttpResponse:
     form = AccountFilterForm(request.GET or None)
     filters = form.filters() if form.is_bound else services.AccountFilters()
     paginator = Paginator(services.account_queryset(filters), services.PAGE_SIZE)
