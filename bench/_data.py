@@ -1,0 +1,113 @@
+"""Helpers shared by the benchmarks: the benchmark database, and demo data built once and reused.
+
+Benchmarks that want PostgreSQL by default call `default_postgres(name, scale)`: without `--database` it
+creates the database if needed and runs the same benchmark again in a child process pointed at it (the
+settings are read once per process). `ensure_demo` builds the seeded demo workspace at the asked size,
+or keeps what the database already holds when it is the same size.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import date
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+BENCH_SEED = 20240401
+BENCH_TODAY = date(2026, 11, 1)  # a fixed reference date keeps cached bench data valid across days
+DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/{name}"
+
+
+def log(message: str) -> None:
+    sys.stderr.write(f"[bench] {message}\n")
+    sys.stderr.flush()
+
+
+def ensure_postgres_database(url: str) -> None:
+    """Create the PostgreSQL database named in `url` if it does not exist yet."""
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+            log(f"creating database {name}")
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def default_postgres(bench: str, scale: float, database: str = "banso_bench") -> dict[str, Any] | None:
+    """Without `--database`, run this benchmark again against PostgreSQL and return its figures.
+
+    Returns None when a database was chosen (DATABASE_URL is set): the caller goes on in this process.
+    """
+    if os.environ.get("DATABASE_URL"):
+        return None
+    url = DEFAULT_POSTGRES.format(name=database)
+    ensure_postgres_database(url)
+    log(f"no --database given: running against {url}")
+    child = subprocess.run(
+        [sys.executable, "-m", "banso.cli", "bench", bench, "--scale", str(scale), "--database", url],
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
+    lines = [line for line in child.stdout.splitlines() if line.strip()]
+    return dict(json.loads(lines[-1]))
+
+
+def prepare_database() -> str:
+    """Create (PostgreSQL) and migrate the chosen database; returns its vendor."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql://")):
+        ensure_postgres_database(url)
+    call_command("migrate", verbosity=0)
+    return connection.vendor
+
+
+def demo_counts() -> tuple[int, int]:
+    from banso.accounts.models import Account
+    from banso.activity.models import Event
+    from banso.core.demo import DEMO_SOURCE
+
+    return Account.objects.filter(source=DEMO_SOURCE).count(), Event.objects.filter(source=DEMO_SOURCE).count()
+
+
+def ensure_demo(accounts: int, events: int) -> dict[str, Any]:
+    """The demo workspace with `accounts` accounts and about `events` events, built unless already there."""
+    from django.db import connection
+
+    from banso.core.demo import DemoContext, Progress
+    from banso.core.management.commands.demo import default_csms, run_demo
+
+    have_accounts, have_events = demo_counts()
+    if have_accounts == accounts and abs(have_events - events) <= 0.2 * max(events, 1):
+        log(f"reusing the demo data in the database: {have_accounts:,} accounts, {have_events:,} events")
+        return {"accounts": have_accounts, "events": have_events, "cached": True, "build_seconds": 0.0}
+    log(f"building demo data: {accounts:,} accounts, ~{events:,} events (found {have_accounts:,}/{have_events:,})")
+    started = time.monotonic()
+    ctx = DemoContext(
+        seed=BENCH_SEED,
+        accounts=accounts,
+        csms=default_csms(accounts),
+        today=BENCH_TODAY,
+        events_target=events,
+        reset=True,
+        progress=Progress(),
+    )
+    run_demo(ctx)
+    if connection.vendor == "postgresql":
+        log("VACUUM ANALYZE")
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+    build_seconds = time.monotonic() - started
+    have_accounts, have_events = demo_counts()
+    return {"accounts": have_accounts, "events": have_events, "cached": False, "build_seconds": build_seconds}
