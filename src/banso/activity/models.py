@@ -17,14 +17,18 @@ class Event(models.Model):
     source = models.CharField(_("source"), max_length=50)
     external_id = models.CharField(_("external id"), max_length=100)
     account = models.ForeignKey(
-        Account, verbose_name=_("account"), null=True,
+        Account,
+        verbose_name=_("account"),
+        null=True,
         blank=True,
         on_delete=models.CASCADE,
         related_name="events",
         db_index=False,  # covered by the partial (subject, occurred_at) indexes below
     )
     end_user = models.ForeignKey(
-        EndUser, verbose_name=_("end user"), null=True,
+        EndUser,
+        verbose_name=_("end user"),
+        null=True,
         blank=True,
         on_delete=models.CASCADE,
         related_name="events",

@@ -32,9 +32,7 @@ def _conform(frame: pl.DataFrame) -> pl.DataFrame:
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"event frame lacks columns: {', '.join(missing)}")
-    return frame.select(
-        [pl.col(c).cast(SCHEMA[c]) for c in COLUMNS]
-    ).with_columns(pl.col("properties").fill_null("{}"))
+    return frame.select([pl.col(c).cast(SCHEMA[c]) for c in COLUMNS]).with_columns(pl.col("properties").fill_null("{}"))
 
 
 def append_events(frame: pl.DataFrame) -> int:
