@@ -51,10 +51,11 @@ def refresh_rollups(account_ids: Iterable[int] | None = None) -> int:
 
 
 # Sort keys offered to users → ORDER BY. Every ordering ends in the primary key so pages are stable,
-# and each leading column is indexed (name_kana, mrr, next_renewal_date).
+# and each leading column is indexed: (name_kana, id) exactly, mrr and next_renewal_date followed by an
+# incremental sort of ties. updated_at has no index yet (a top-N sort; see the issue).
 SORTS: dict[str, tuple[Any, ...]] = {
-    "name": (F("name_kana").asc(), F("name").asc(), "id"),
-    "-name": (F("name_kana").desc(), F("name").desc(), "-id"),
+    "name": ("name_kana", "id"),
+    "-name": ("-name_kana", "-id"),
     "mrr": ("mrr", "id"),
     "-mrr": ("-mrr", "-id"),
     "renewal": (F("next_renewal_date").asc(nulls_last=True), "id"),
@@ -453,7 +454,8 @@ def _before_q(time_field: str, rank: int, cursor: Cursor | None) -> Q:
         return Q(**{f"{time_field}__lte": cursor.at})
     if rank > cursor.rank:
         return Q(**{f"{time_field}__lt": cursor.at})
-    return Q(**{f"{time_field}__lt": cursor.at}) | Q(**{time_field: cursor.at, "id__lt": cursor.id})
+    # Written as a range plus a tie-break so the (account, time desc) index bounds the scan.
+    return Q(**{f"{time_field}__lte": cursor.at}) & (Q(**{f"{time_field}__lt": cursor.at}) | Q(id__lt=cursor.id))
 
 
 def _contract_items(contracts: Iterable[Contract], today: datetime.date) -> list[TimelineItem]:
