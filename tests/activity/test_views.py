@@ -59,8 +59,8 @@ def test_refused_upload_shows_the_error_table_and_writes_nothing(client_as):
     client = client_as(Role.OPS_MANAGER)
     response = upload(client, csv_bytes("external_id,name", "A1,伴走", "A1,重複"))
     page = client.get(response.url)
-    assert "重複".encode() not in page.content  # the value is not echoed, the reason is
-    assert b"external_id" in page.content and b'class="card error"' in page.content
+    assert b"<td>3</td><td>external_id</td>" in page.content and b'class="card error"' in page.content
+    assert "インポート".encode() in page.content  # Japanese is the default language
     assert not Account.objects.exists()
 
 

@@ -82,9 +82,8 @@ def _append_sqlite(frame: pl.DataFrame) -> int:
     columns = [frame.get_column(c).to_list() for c in COLUMNS]
     with connection.cursor() as cursor:
         before = _total_changes(cursor)
-        cursor.executemany(  # noqa: S608
-            f"INSERT OR IGNORE INTO {EVENT_TABLE} ({cols}) VALUES ({marks})", zip(*columns, strict=True)
-        )
+        sql = f"INSERT OR IGNORE INTO {EVENT_TABLE} ({cols}) VALUES ({marks})"  # noqa: S608
+        cursor.executemany(sql, zip(*columns, strict=True))  # type: ignore[arg-type]  # any iterable will do
         return _total_changes(cursor) - before
 
 
