@@ -27,6 +27,8 @@ def _concrete(route: str) -> str:
     route = re.sub(r"<int:[^>]+>", "1", route)
     route = re.sub(r"<(?:str|slug):[^>]+>", "x", route)
     route = re.sub(r"<[^>]+>", "1", route)
+    route = re.sub(r"\{int:[^}]+\}", "1", route)  # django-ninja's path parameters
+    route = re.sub(r"\{[^}]+\}", "x", route)
     return "/" + route.lstrip("^").rstrip("$")
 
 

@@ -567,7 +567,7 @@ def build(ctx: DemoContext) -> None:
         merchant = ctx.shared.get("users", {}).get("merchant")
         if merchant is not None and accounts:
             merchant.portal_accounts.add(accounts[0].id)
-        refresh_rollups()
+        refresh_rollups(today=ctx.today)
     churned = sum(1 for a in accounts if a.churned_on)
     ctx.progress(
         f"contacts {len(contacts):,}, contracts {len(contracts):,}, churned accounts {churned:,} "

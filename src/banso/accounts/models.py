@@ -62,10 +62,13 @@ class Account(SourcedModel):
         indexes = [
             models.Index(fields=["name_kana", "id"]),
             models.Index(fields=["owner", "name_kana"]),
-            models.Index(fields=["next_renewal_date"]),
+            models.Index(fields=["next_renewal_date", "id"], name="account_renewal_asc"),
+            models.Index(fields=["-updated_at", "-id"], name="account_updated_desc"),
             models.Index(fields=["kind", "tier", "lifecycle_stage"]),
             models.Index(fields=["-mrr"]),
         ]
+        # Migration 0004 adds two indexes Django cannot declare portably: a trigram index on search_text
+        # for name searches (PostgreSQL) and (next_renewal_date DESC NULLS LAST, id DESC) for that sort.
 
     def __str__(self) -> str:
         return self.name
@@ -115,9 +118,7 @@ class Contact(SourcedModel):
 
 
 class Contract(SourcedModel):
-    account = models.ForeignKey(
-        Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="contracts"
-    )
+    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="contracts")
     plan = models.CharField(_("plan"), max_length=100)
     mrr = models.PositiveBigIntegerField(_("MRR (yen)"))
     start_date = models.DateField(_("start"))

@@ -34,10 +34,10 @@ CONTACT_EDITABLE_FIELDS = ("name", "name_kana", "email", "phone", "title", "role
 CONTACT_AUDITED_FIELDS = (*CONTACT_EDITABLE_FIELDS, "left_on", "successor")
 
 
-def refresh_rollups(account_ids: Iterable[int] | None = None) -> int:
+def refresh_rollups(account_ids: Iterable[int] | None = None, *, today: datetime.date | None = None) -> int:
     """Recompute `Account.mrr` (sum of live contracts) and `next_renewal_date` (earliest upcoming renewal
     of a live contract) in one UPDATE; `None` refreshes every account. Returns the number updated."""
-    today = timezone.localdate()
+    today = today or timezone.localdate()
     live = Contract.objects.filter(account=OuterRef("pk"), status__in=LIVE_CONTRACT_STATUSES)
     mrr = live.order_by().values("account").annotate(total=Sum("mrr")).values("total")
     renewal = (

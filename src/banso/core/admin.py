@@ -16,7 +16,8 @@ class BansoUserAdmin(UserAdmin):
     list_filter = ("role", "is_active", "teams")
     search_fields = ("username", "display_name", "email")
     fieldsets = (
-        *UserAdmin.fieldsets[:2],  # type: ignore[misc]
+        (None, {"fields": ("username", "password")}),
+        (_("Personal info"), {"fields": ("first_name", "last_name", "email")}),
         (_("Banso"), {"fields": ("role", "display_name", "capacity")}),
         (_("Status"), {"fields": ("is_active", "last_login", "date_joined")}),
     )

@@ -2,7 +2,7 @@
 
 import hashlib
 import secrets
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
@@ -13,7 +13,7 @@ from .choices import AuditAction, Role
 
 
 class BansoUserManager(UserManager["User"]):
-    def create_superuser(  # type: ignore[override]
+    def create_superuser(
         self, username: str, email: str | None = None, password: str | None = None, **extra: Any
     ) -> "User":
         extra.setdefault("role", Role.ADMIN)
@@ -29,7 +29,7 @@ class User(AbstractUser):
     # Accounts a CSM can carry in a month; coverage planning balances against it.
     capacity = models.PositiveIntegerField(_("monthly capacity"), default=40)
 
-    objects = BansoUserManager()
+    objects: ClassVar[BansoUserManager] = BansoUserManager()
 
     class Meta:
         verbose_name = _("user")
