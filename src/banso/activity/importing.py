@@ -689,10 +689,11 @@ def import_frame(
     total = checked.frame.height
     if checked.error_count:
         raise ImportRefused(checked.errors, total_rows=total, error_count=checked.error_count)
-    with transaction.atomic():
-        if entity == ImportEntity.EVENTS:
+    if entity == ImportEntity.EVENTS:
+        with store.bulk_loading(), transaction.atomic():
             result = _write_events(checked, progress)
-        else:
+    else:
+        with transaction.atomic():
             result = _upsert(checked, actor, progress)
     result.total_rows = total
     return result

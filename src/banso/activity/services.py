@@ -129,11 +129,11 @@ def run_job(job: ImportJob, *, echo: Callable[[int, int], None] | None = None) -
         ImportJob.objects.filter(pk=job.pk).update(total_rows=rows)
 
     try:
-        data = Path(job.stored_path).read_bytes()
         result = import_bytes(
             job.entity,
             job.source,
-            data,
+            # No name holds the bytes here, so the engine can free them once the file is parsed.
+            Path(job.stored_path).read_bytes(),
             job.filename or job.stored_path,
             actor=actor,
             progress=publish,

@@ -8,6 +8,8 @@ which makes re-imports no-ops. The caller owns the transaction, so a batch lands
 """
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import polars as pl
 from django.db import connection
@@ -33,6 +35,29 @@ def _conform(frame: pl.DataFrame) -> pl.DataFrame:
     if missing:
         raise ValueError(f"event frame lacks columns: {', '.join(missing)}")
     return frame.select([pl.col(c).cast(SCHEMA[c]) for c in COLUMNS]).with_columns(pl.col("properties").fill_null("{}"))
+
+
+# While a large batch is written, SQLite's default 2 MiB page cache makes it spill dirty index pages to the
+# WAL and read them back: events arrive in time order but the (account, time) and (end user, time) indexes
+# take them at random places. 256 MiB keeps a million-event batch in memory (measured: twice as fast).
+SQLITE_LOAD_CACHE_KIB = 256 * 1024
+
+
+@contextmanager
+def bulk_loading() -> Iterator[None]:
+    """Wrap the transaction of a large append: a larger page cache on SQLite, restored afterwards."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        previous = int(cursor.fetchone()[0])
+        cursor.execute(f"PRAGMA cache_size = -{SQLITE_LOAD_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {previous}")
 
 
 def append_events(frame: pl.DataFrame) -> int:
