@@ -5,6 +5,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from banso.core.widgets import PlainSelect
+
 from .choices import AccountKind, LifecycleStage, TouchTier
 from .models import Account
 from .services import DEFAULT_SORT, NO_OWNER, SORTS, AccountFilters, owner_choices, parse_month
@@ -16,7 +18,7 @@ def _blank(label: Any) -> list[tuple[str, Any]]:
 
 class AccountFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
-    owner = forms.ChoiceField(label=_("Owner CSM"), required=False)
+    owner = forms.ChoiceField(label=_("Owner CSM"), required=False, widget=PlainSelect)
     kind = forms.ChoiceField(label=_("Kind"), required=False, choices=_blank(_("All kinds")) + AccountKind.choices)
     tier = forms.ChoiceField(label=_("Touch tier"), required=False, choices=_blank(_("All tiers")) + TouchTier.choices)
     stage = forms.ChoiceField(
@@ -32,7 +34,10 @@ class AccountFilterForm(forms.Form):
         owner.choices = [
             ("", _("All owners")),
             (NO_OWNER, _("Unassigned")),
-            *((str(u.pk), str(u)) for u in owner_choices()),
+            *(
+                (str(pk), display or username)
+                for pk, display, username in owner_choices().values_list("pk", "display_name", "username")
+            ),
         ]
 
     def clean_renewal(self) -> str:
@@ -73,6 +78,7 @@ class AccountForm(forms.ModelForm):
     class Meta:
         model = Account
         fields = ["name", "name_kana", "kind", "owner", "tier", "lifecycle_stage", "industry", "attributes"]
+        widgets = {"owner": PlainSelect}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -12,11 +12,15 @@ from django.utils.translation import gettext as _
 from django_htmx.middleware import HtmxDetails
 
 from banso.core.models import User
+from banso.core.paging import IdFirstList
 from banso.core.permissions import Capability, has_capability, requires
 
 from . import services
 from .forms import AccountFilterForm, AccountForm
 from .models import Account
+
+# A search lists at most this many matches; past it the user is asked to narrow the search.
+SEARCH_CAP = 1000
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -55,7 +59,8 @@ def _columns(request: HttpRequest, sort: str) -> list[Column]:
 def account_list(request: HtmxHttpRequest) -> HttpResponse:
     form = AccountFilterForm(request.GET or None)
     filters = form.filters() if form.is_bound else services.AccountFilters()
-    paginator = Paginator(services.account_queryset(filters), services.PAGE_SIZE)
+    accounts = IdFirstList(services.account_queryset(filters), search_cap=SEARCH_CAP if filters.q else None)
+    paginator: Paginator[Account] = Paginator(accounts, services.PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     context: dict[str, Any] = {
         "form": form,
@@ -63,6 +68,8 @@ def account_list(request: HtmxHttpRequest) -> HttpResponse:
         "filters": filters,
         "sort": filters.sort,
         "columns": _columns(request, filters.sort),
+        "search_capped": accounts.capped,
+        "search_cap": SEARCH_CAP,
     }
     template = "accounts/_table.html" if request.htmx else "accounts/list.html"
     return render(request, template, context)
