@@ -10,9 +10,12 @@ which makes re-imports no-ops. The caller owns the transaction, so a batch lands
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import polars as pl
-from django.db import connection
+from django.db import IntegrityError, connection
+
+from banso.accounts.models import Account, EndUser
 
 from .models import Event
 
@@ -45,17 +48,27 @@ SQLITE_LOAD_CACHE_KIB = 256 * 1024
 
 @contextmanager
 def bulk_loading() -> Iterator[None]:
-    """Wrap the transaction of a large append: a larger page cache on SQLite, restored afterwards."""
+    """Wrap the transaction of a large append on SQLite: a larger page cache, and foreign keys checked once
+    per batch by `_verify_references` instead of row by row (measured: 16% of the insert time).
+
+    SQLite can only switch foreign keys off outside a transaction; inside one (e.g. in tests) they stay on.
+    """
     if connection.vendor != "sqlite":
         yield
         return
+    connection.ensure_connection()
+    relax_foreign_keys = not connection.in_atomic_block
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA cache_size")
         previous = int(cursor.fetchone()[0])
         cursor.execute(f"PRAGMA cache_size = -{SQLITE_LOAD_CACHE_KIB}")
+    if relax_foreign_keys:
+        connection.disable_constraint_checking()
     try:
         yield
     finally:
+        if relax_foreign_keys:
+            connection.enable_constraint_checking()
         with connection.cursor() as cursor:
             cursor.execute(f"PRAGMA cache_size = {previous}")
 
@@ -100,16 +113,36 @@ def _append_postgresql(frame: pl.DataFrame) -> int:
 def _append_sqlite(frame: pl.DataFrame) -> int:
     cols = ", ".join(COLUMNS)
     marks = ", ".join("?" for _ in COLUMNS)
+    # In (account, time) order the two subject indexes are filled left to right instead of at random places.
+    frame = frame.sort("account_id", "end_user_id", "occurred_at", nulls_last=True)
     # Django keeps aware datetimes in SQLite as naive UTC text.
     frame = frame.with_columns(pl.col("occurred_at").dt.strftime("%Y-%m-%d %H:%M:%S%.6f"))
     # Column lists zipped lazily: one short-lived tuple per row instead of a list of a million tuples,
     # which costs three times as much (allocation and garbage-collector passes).
     columns = [frame.get_column(c).to_list() for c in COLUMNS]
     with connection.cursor() as cursor:
+        cursor.execute("PRAGMA foreign_keys")
+        if not cursor.fetchone()[0]:
+            _verify_references(cursor, frame)
         before = _total_changes(cursor)
-        sql = f"INSERT OR IGNORE INTO {EVENT_TABLE} ({cols}) VALUES ({marks})"  # noqa: S608
-        cursor.executemany(sql, zip(*columns, strict=True))  # type: ignore[arg-type]  # any iterable will do
+        cursor.executemany(
+            f"INSERT OR IGNORE INTO {EVENT_TABLE} ({cols}) VALUES ({marks})",  # noqa: S608
+            zip(*columns, strict=True),  # type: ignore[arg-type]
+        )
         return _total_changes(cursor) - before
+
+
+def _verify_references(cursor: Any, frame: pl.DataFrame) -> None:
+    """With foreign keys relaxed for a bulk load, check each referenced account and end user exists, inside
+    the write transaction (SQLite's single writer: nothing can delete them before the commit)."""
+    for column, model in (("account_id", Account), ("end_user_id", EndUser)):
+        ids = frame.get_column(column).drop_nulls().unique().to_list()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            cursor.execute(f"SELECT COUNT(*) FROM {model._meta.db_table} WHERE id IN ({marks})", chunk)  # noqa: S608
+            if cursor.fetchone()[0] != len(chunk):
+                raise IntegrityError(f"events refer to a missing {model._meta.model_name} ({column})")
 
 
 def _total_changes(cursor: object) -> int:
