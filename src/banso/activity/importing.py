@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -655,19 +655,25 @@ def _ref_label(ref: str) -> str:
 
 
 def _resolve(ref: str, source: str, raw: pl.Series) -> pl.Series:
-    """The primary keys of the referenced records (by external id in `source`); null where unknown."""
-    model = REF_MODELS[ref]
+    """The primary keys of the referenced records (by external id in `source`); null where unknown.
+
+    Raw SQL rather than the ORM: an event file can name tens of thousands of accounts and end users, and
+    the ORM's per-value preparation of `__in` lists was half of this function's time (measured)."""
+    table = REF_MODELS[ref]._meta.db_table
     wanted = raw.drop_nulls().unique().to_list()
-    found_ext: list[str] = []
-    found_pk: list[int] = []
-    for start in range(0, len(wanted), LOOKUP_CHUNK):
-        chunk = wanted[start : start + LOOKUP_CHUNK]
-        for ext, pk in model._default_manager.filter(source=source, external_id__in=chunk).values_list(
-            "external_id", "pk"
-        ):
-            found_ext.append(ext)
-            found_pk.append(pk)
-    return raw.replace_strict(found_ext, found_pk, default=None, return_dtype=pl.Int64).alias(raw.name)
+    found: list[tuple[str, int]] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(wanted), LOOKUP_CHUNK):
+            chunk = wanted[start : start + LOOKUP_CHUNK]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"SELECT external_id, id FROM {table} WHERE source = %s AND external_id IN ({marks})",  # noqa: S608
+                [source, *chunk],
+            )
+            found.extend(cursor.fetchall())
+    return raw.replace_strict(
+        [ext for ext, _ in found], [pk for _, pk in found], default=None, return_dtype=pl.Int64
+    ).alias(raw.name)
 
 
 # ---------------------------------------------------------------------------------------------------------
