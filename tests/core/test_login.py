@@ -48,3 +48,10 @@ def test_merchant_user_lands_on_the_portal_not_the_account_list(client_as):
     response = client_as(Role.MERCHANT_USER).get("/")
     assert response.status_code == 200
     assert response.templates[0].name == "core/portal_home.html"
+
+
+def test_an_english_browser_still_gets_japanese_until_the_user_switches(client):
+    page = client.get("/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert "ログイン" in page
+    client.post("/i18n/setlang/", {"language": "en", "next": "/login/"}, HTTP_ACCEPT_LANGUAGE="en-US")
+    assert "Sign in" in client.get("/login/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()

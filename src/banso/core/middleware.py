@@ -1,10 +1,14 @@
-"""Deny by default: every page needs a signed-in user unless its view is explicitly public."""
+"""Request-wide rules: deny by default (every page needs a signed-in user unless public), Japanese first."""
 
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
+from django.middleware.locale import LocaleMiddleware
+from django.utils import translation
+from django.utils.translation import check_for_language
 
 PUBLIC_PREFIXES = ("/login/", "/i18n/", "/static/", "/api/", "/healthz")
 
@@ -25,3 +29,17 @@ class LoginRequiredMiddleware:
         if request.user.is_authenticated or request.path.startswith(PUBLIC_PREFIXES):
             return None
         return redirect_to_login(request.get_full_path())
+
+
+class JapaneseFirstLocaleMiddleware(LocaleMiddleware):
+    """Japanese unless the user chose otherwise with the language switch (Django's language cookie).
+
+    Django's own middleware would follow the browser's Accept-Language, so a team member whose browser
+    is set to English would see English without asking for it; Banso's teams work in Japanese first.
+    """
+
+    def process_request(self, request: HttpRequest) -> None:
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        language = chosen if chosen and check_for_language(chosen) else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()

@@ -39,12 +39,12 @@ class IdFirstList(Generic[M]):
     def __getitem__(self, window: int | slice) -> M | list[M]:
         if isinstance(window, int):
             return self[window : window + 1 or None][0]
-        if self._ids is not None:
-            ids = self._ids[window]
-        else:
-            ids = list(self.queryset.values_list("pk", flat=True)[window])
+        ids = self._ids[window] if self._ids is not None else self._page_ids(window)
         rows = {row.pk: row for row in self.queryset.order_by().filter(pk__in=ids)}
         return [rows[pk] for pk in ids if pk in rows]
+
+    def _page_ids(self, window: slice) -> list[Any]:
+        return list(self.queryset.values_list("pk", flat=True)[window])
 
     def __iter__(self) -> Iterator[M]:
         return iter(self[:])
