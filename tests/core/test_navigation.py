@@ -1,12 +1,19 @@
 """The navigation lists DESIGN.md's modules a role may use; modules not built yet show as coming."""
 
 import pytest
+from django.utils import translation
 
 from banso.core.choices import Role
 from banso.core.navigation import MODULES, navigation_for
 from banso.core.permissions import ROLE_CAPABILITIES
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _japanese():
+    with translation.override("ja"):
+        yield
 
 
 def test_csm_sees_every_module_it_may_use_and_links_only_the_installed_ones():
