@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from banso.core.choices import AuditAction
 from banso.core.models import AuditEntry, User
+from banso.core.money import format_yen
 from banso.core.services import record_change, snapshot
 from banso.core.text import normalise
 
@@ -461,43 +462,25 @@ def _before_q(time_field: str, rank: int, cursor: Cursor | None) -> Q:
 def _contract_items(contracts: Iterable[Contract], today: datetime.date) -> list[TimelineItem]:
     items = []
     for c in contracts:
-        money = f"¥{c.mrr:,}"
-        items.append(
-            TimelineItem(
-                _day_start(c.start_date),
-                RANK_CONTRACT,
-                c.pk * 3,
-                "contract",
-                _("Contract started: %(plan)s") % {"plan": c.plan},
-                money,
-                all_day=True,
-                upcoming=c.start_date > today,
-            )
-        )
-        if c.renewal_date:
+        money = format_yen(c.mrr)
+        milestones = [
+            (c.start_date, _("Contract started: %(plan)s"), money),
+            (c.renewal_date, _("Contract renewal: %(plan)s"), money),
+            (c.churned_on, _("Churned: %(plan)s"), c.churn_reason),
+        ]
+        for offset, (day, title, detail) in enumerate(milestones):
+            if day is None:
+                continue
             items.append(
                 TimelineItem(
-                    _day_start(c.renewal_date),
+                    _day_start(day),
                     RANK_CONTRACT,
-                    c.pk * 3 + 1,
+                    c.pk * 3 + offset,
                     "contract",
-                    _("Contract renewal: %(plan)s") % {"plan": c.plan},
-                    money,
+                    title % {"plan": c.plan},
+                    detail,
                     all_day=True,
-                    upcoming=c.renewal_date > today,
-                )
-            )
-        if c.churned_on:
-            items.append(
-                TimelineItem(
-                    _day_start(c.churned_on),
-                    RANK_CONTRACT,
-                    c.pk * 3 + 2,
-                    "contract",
-                    _("Churned: %(plan)s") % {"plan": c.plan},
-                    c.churn_reason,
-                    all_day=True,
-                    upcoming=c.churned_on > today,
+                    upcoming=day > today,
                 )
             )
     return items
