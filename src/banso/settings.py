@@ -24,6 +24,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    # Listed so the API docs use ninja's bundled Swagger UI instead of a CDN (machines may be offline).
+    "ninja",
     "axes",
     "django_tasks",
     "django_tasks_db",

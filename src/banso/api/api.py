@@ -1,10 +1,18 @@
 """The public JSON API (django-ninja); OpenAPI at /api/openapi.json, docs at /api/docs."""
 
+from django.contrib.auth.decorators import login_required
 from ninja import NinjaAPI
 
 from banso.accounts.api import router as accounts_router
 from banso.activity.api import router as activity_router
 
-api = NinjaAPI(title="Banso API", version="1", urls_namespace="api")
+api = NinjaAPI(
+    title="Banso API",
+    version="1",
+    urls_namespace="api",
+    description="Banso's JSON API. Authenticate with `Authorization: Bearer <token>` (issued in the admin or by "
+    "`banso issue_token`) or a signed-in browser session with its CSRF token.",
+    docs_decorator=login_required,  # the schema is for signed-in people and integrations, not the public
+)
 api.add_router("/accounts", accounts_router)
 api.add_router("/imports", activity_router)
