@@ -115,10 +115,11 @@ def test_running_job_shows_progress_published_from_inside_the_transaction(client
 
 
 def test_background_task_updates_processed_rows_in_chunks(monkeypatch):
-    from banso.activity import importing, tasks
+    from banso.activity import tasks
+    from banso.activity.importing import writing
 
     AccountFactory(external_id="A1")
-    monkeypatch.setattr(importing, "WRITE_CHUNK", 10)
+    monkeypatch.setattr(writing, "WRITE_CHUNK", 10)
     seen: list[int] = []
     real = services._ProgressPublisher.__call__
 
