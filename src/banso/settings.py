@@ -14,6 +14,12 @@ DEBUG = env.bool("BANSO_DEBUG", default=False)
 SECRET_KEY = env.str("BANSO_SECRET_KEY", default="banso-demo-insecure-key-change-me-in-production-0123456789")
 ALLOWED_HOSTS = env.list("BANSO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("BANSO_CSRF_TRUSTED_ORIGINS", default=[])
+# Behind TLS (a proxy setting X-Forwarded-Proto), set BANSO_HTTPS=1: secure cookies, HSTS, HTTPS redirects.
+if env.bool("BANSO_HTTPS", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("BANSO_HSTS_SECONDS", default=3600)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
