@@ -139,3 +139,17 @@ def test_background_task_updates_processed_rows_in_chunks(monkeypatch):
     assert seen == [10, 20, 25]
     assert (job.status, job.processed_rows, job.percent) == (ImportStatus.SUCCEEDED, 25, 100)
     assert not services.progress_path(job).exists()
+
+
+@override_settings(BANSO_IMPORT_INLINE_MAX_BYTES=10)
+def test_a_task_delivered_twice_imports_once(client_as, django_capture_on_commit_callbacks):
+    from banso.activity.tasks import run_import
+
+    client = client_as(Role.OPS_MANAGER)
+    with django_capture_on_commit_callbacks(execute=False):
+        upload(client, csv_bytes("external_id,name", "A1,伴走", "A2,並走"))
+    job = ImportJob.objects.get()
+    assert run_import.call(job.pk) == ImportStatus.SUCCEEDED
+    assert run_import.call(job.pk) == ImportStatus.SUCCEEDED  # the second delivery finds it taken
+    job.refresh_from_db()
+    assert job.created_count == 2 and job.unchanged_count == 0
