@@ -1,4 +1,5 @@
-"""Accounts in the JSON API: the filtered list, the Account 360, edits (audited), timeline and audit trail."""
+"""Accounts in the JSON API: the filtered list, the Account 360, edits to accounts, contacts and contracts
+(audited), timeline and audit trail."""
 
 import datetime
 from typing import Any
@@ -7,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
@@ -15,8 +17,8 @@ from banso.core.models import User
 from banso.core.permissions import Capability
 
 from . import services
-from .choices import AccountKind, LifecycleStage, TouchTier
-from .models import Account
+from .choices import AccountKind, ContactRole, ContractStatus, LifecycleStage, TouchTier
+from .models import Account, Contact, Contract
 
 router = Router(tags=["accounts"])
 MAX_PAGE_SIZE = 200
@@ -146,6 +148,80 @@ class ErrorOut(Schema):
     detail: Any
 
 
+class ContactIn(Schema):
+    name: str
+    name_kana: str = ""
+    email: str = ""
+    phone: str = ""
+    title: str = ""
+    role: ContactRole = ContactRole.USER
+    is_primary: bool = False
+
+
+class ContactPatch(Schema):
+    name: str | None = None
+    name_kana: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    title: str | None = None
+    role: ContactRole | None = None
+    is_primary: bool | None = None
+
+
+class NewSuccessorIn(Schema):
+    name: str
+    email: str = ""
+
+
+class ContactLeftIn(Schema):
+    left_on: datetime.date | None = Field(None, description="defaults to today")
+    successor_id: int | None = Field(None, description="a current contact of the same account")
+    new_successor: NewSuccessorIn | None = Field(None, description="or a person to add as the successor")
+
+
+class ContractIn(Schema):
+    plan: str
+    mrr: int = Field(description="yen, zero or more")
+    start_date: datetime.date
+    end_date: datetime.date | None = None
+    renewal_date: datetime.date | None = Field(None, description="not before start_date")
+    auto_renew: bool = False
+    status: ContractStatus = ContractStatus.ACTIVE
+    churned_on: datetime.date | None = Field(None, description="required when status is churned")
+    churn_reason: str = ""
+
+
+class ContractPatch(Schema):
+    plan: str | None = None
+    mrr: int | None = Field(None, description="yen, zero or more")
+    start_date: datetime.date | None = None
+    end_date: datetime.date | None = None
+    renewal_date: datetime.date | None = None
+    auto_renew: bool | None = None
+    status: ContractStatus | None = Field(None, description="leaving churned clears churned_on and churn_reason")
+    churned_on: datetime.date | None = None
+    churn_reason: str | None = None
+
+
+def _refused(exc: ValidationError) -> Status:
+    return Status(422, {"detail": exc.message_dict if hasattr(exc, "error_dict") else exc.messages})
+
+
+def _not_null(changes: dict[str, Any], required: tuple[str, ...], blank: tuple[str, ...]) -> Status | None:
+    """PATCH semantics: null clears a text field, and is refused for a field that must have a value."""
+    for name in required:
+        if name in changes and changes[name] is None:
+            return Status(422, {"detail": {name: ["This field cannot be null."]}})
+    for name in blank:
+        if name in changes and changes[name] is None:
+            changes[name] = ""
+    return None
+
+
+def _actor(request: HttpRequest) -> User | None:
+    return request.user if isinstance(request.user, User) else None
+
+
 @router.get("/", response=AccountPage, auth=role(Capability.VIEW_ACCOUNTS))
 def list_accounts(request: HttpRequest, filters: Query[AccountFilterIn]) -> dict[str, Any]:
     if filters.sort not in services.SORTS:
@@ -204,19 +280,15 @@ def patch_account(request: HttpRequest, account_id: int, payload: AccountPatch) 
     changes = payload.dict(exclude_unset=True)
     if "owner_id" in changes:
         changes["owner"] = changes.pop("owner_id")
-    for name in ("name", "kind", "tier", "lifecycle_stage"):
-        if name in changes and changes[name] is None:
-            return Status(422, {"detail": {name: ["This field cannot be null."]}})
-    for name in ("name_kana", "industry"):
-        if name in changes and changes[name] is None:
-            changes[name] = ""
+    refused = _not_null(changes, ("name", "kind", "tier", "lifecycle_stage"), ("name_kana", "industry"))
+    if refused:
+        return refused
     if changes.get("attributes", {}) is None:
         changes["attributes"] = {}
-    actor = request.user if isinstance(request.user, User) else None
     try:
-        services.update_account(account, actor, via="api", **changes)
+        services.update_account(account, _actor(request), via="api", **changes)
     except ValidationError as exc:
-        return Status(422, {"detail": exc.message_dict if hasattr(exc, "error_dict") else exc.messages})
+        return _refused(exc)
     return Status(200, _detail(account_id))
 
 
@@ -250,3 +322,96 @@ def account_audit(request: HttpRequest, account_id: int, limit: int = 200) -> li
         }
         for entry, changes in services.account_audit(account_id, limit=min(max(limit, 1), 1000))
     ]
+
+
+@router.post(
+    "/{int:account_id}/contacts",
+    response={201: ContactOut, 422: ErrorOut},
+    auth=role(Capability.EDIT_ACCOUNTS),
+)
+def add_contact(request: HttpRequest, account_id: int, payload: ContactIn) -> Any:
+    account = get_object_or_404(Account, pk=account_id)
+    try:
+        contact = services.create_contact(account, _actor(request), via="api", **payload.dict())
+    except ValidationError as exc:
+        return _refused(exc)
+    return Status(201, contact)
+
+
+@router.patch(
+    "/{int:account_id}/contacts/{int:contact_id}",
+    response={200: ContactOut, 422: ErrorOut},
+    auth=role(Capability.EDIT_ACCOUNTS),
+)
+def patch_contact(request: HttpRequest, account_id: int, contact_id: int, payload: ContactPatch) -> Any:
+    contact = get_object_or_404(Contact, pk=contact_id, account_id=account_id)
+    changes = payload.dict(exclude_unset=True)
+    refused = _not_null(changes, ("name", "role", "is_primary"), ("name_kana", "email", "phone", "title"))
+    if refused:
+        return refused
+    try:
+        contact = services.update_contact(contact, _actor(request), via="api", **changes)
+    except ValidationError as exc:
+        return _refused(exc)
+    return Status(200, contact)
+
+
+@router.post(
+    "/{int:account_id}/contacts/{int:contact_id}/left",
+    response={200: ContactOut, 422: ErrorOut},
+    auth=role(Capability.EDIT_ACCOUNTS),
+)
+def contact_left(request: HttpRequest, account_id: int, contact_id: int, payload: ContactLeftIn) -> Any:
+    """Record that the contact left, handing over to `successor_id` or to a `new_successor` added now;
+    a primary contact's successor becomes primary. Returns the contact who left."""
+    contact = get_object_or_404(Contact, pk=contact_id, account_id=account_id)
+    left_on = payload.left_on or timezone.localdate()
+    try:
+        if payload.new_successor is not None:
+            if payload.successor_id is not None:
+                return Status(422, {"detail": {"successor": ["Give successor_id or new_successor, not both."]}})
+            services.hand_over_to_new_contact(
+                contact, left_on, _actor(request), via="api", **payload.new_successor.dict()
+            )
+        else:
+            successor = None
+            if payload.successor_id is not None:
+                successor = Contact.objects.filter(pk=payload.successor_id).first()
+                if successor is None:
+                    return Status(422, {"detail": {"successor": ["No such contact."]}})
+            services.mark_contact_left(contact, successor, left_on, _actor(request), via="api")
+    except ValidationError as exc:
+        return _refused(exc)
+    return Status(200, Contact.objects.get(pk=contact.pk))
+
+
+@router.post(
+    "/{int:account_id}/contracts",
+    response={201: ContractOut, 422: ErrorOut},
+    auth=role(Capability.EDIT_ACCOUNTS),
+)
+def add_contract(request: HttpRequest, account_id: int, payload: ContractIn) -> Any:
+    account = get_object_or_404(Account, pk=account_id)
+    try:
+        contract = services.create_contract(account, _actor(request), via="api", **payload.dict())
+    except ValidationError as exc:
+        return _refused(exc)
+    return Status(201, contract)
+
+
+@router.patch(
+    "/{int:account_id}/contracts/{int:contract_id}",
+    response={200: ContractOut, 422: ErrorOut},
+    auth=role(Capability.EDIT_ACCOUNTS),
+)
+def patch_contract(request: HttpRequest, account_id: int, contract_id: int, payload: ContractPatch) -> Any:
+    contract = get_object_or_404(Contract, pk=contract_id, account_id=account_id)
+    changes = payload.dict(exclude_unset=True)
+    refused = _not_null(changes, ("plan", "mrr", "start_date", "auto_renew", "status"), ("churn_reason",))
+    if refused:
+        return refused
+    try:
+        contract = services.update_contract(contract, _actor(request), via="api", **changes)
+    except ValidationError as exc:
+        return _refused(exc)
+    return Status(200, contract)

@@ -1,15 +1,26 @@
-"""Forms for the account pages: the list's filters and the account edit form."""
+"""Forms for the account pages: the list's filters, and editing accounts, contacts and contracts."""
 
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from banso.core.widgets import PlainSelect
 
 from .choices import AccountKind, LifecycleStage, TouchTier
-from .models import Account
-from .services import DEFAULT_SORT, NO_OWNER, SORTS, AccountFilters, owner_choices, parse_month
+from .models import Account, Contact, Contract
+from .services import (
+    CONTACT_EDITABLE_FIELDS,
+    CONTRACT_EDITABLE_FIELDS,
+    DEFAULT_SORT,
+    NO_OWNER,
+    SORTS,
+    AccountFilters,
+    current_colleagues,
+    owner_choices,
+    parse_month,
+)
 
 
 def _blank(label: Any) -> list[tuple[str, Any]]:
@@ -91,3 +102,65 @@ class AccountForm(forms.ModelForm):
         if not isinstance(value, dict):
             raise forms.ValidationError(_("Enter a JSON object."))
         return value
+
+
+class ServiceValidatedForm(forms.ModelForm):
+    """A model form that checks types only: the service checks the record's rules (and names the field),
+    so the page, the API and any other caller are held to the same ones."""
+
+    def validate_constraints(self) -> None:
+        pass
+
+
+class ContactForm(ServiceValidatedForm):
+    class Meta:
+        model = Contact
+        fields = list(CONTACT_EDITABLE_FIELDS)
+
+
+class ContractForm(ServiceValidatedForm):
+    class Meta:
+        model = Contract
+        fields = list(CONTRACT_EDITABLE_FIELDS)
+        widgets = {
+            name: forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+            for name in ("start_date", "end_date", "renewal_date", "churned_on")
+        }
+        help_texts = {
+            "mrr": _("Monthly recurring revenue in yen, tax excluded."),
+            "churned_on": _("Required when the status is Churned."),
+        }
+
+
+class ContactLeftForm(forms.Form):
+    """Who took over from a leaving contact: someone already on the account, a new person, or nobody."""
+
+    left_on = forms.DateField(label=_("Left on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    successor = forms.ModelChoiceField(
+        label=_("Successor"),
+        queryset=Contact.objects.none(),
+        required=False,
+        empty_label=_("No successor / add a new contact below"),
+    )
+    new_successor_name = forms.CharField(
+        label=_("New successor's name"),
+        max_length=200,
+        required=False,
+        help_text=_("If the successor is not on file yet, enter their name and email to add them."),
+    )
+    new_successor_email = forms.EmailField(label=_("New successor's email"), required=False)
+
+    def __init__(self, *args: Any, contact: Contact, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"left_on": timezone.localdate()})
+        super().__init__(*args, **kwargs)
+        successor = self.fields["successor"]
+        assert isinstance(successor, forms.ModelChoiceField)
+        successor.queryset = current_colleagues(contact)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("successor") and (data.get("new_successor_name") or data.get("new_successor_email")):
+            raise forms.ValidationError(_("Choose a successor on file or add a new one, not both."))
+        if data.get("new_successor_email") and not data.get("new_successor_name"):
+            self.add_error("new_successor_name", _("Enter the new successor's name."))
+        return data

@@ -3,6 +3,7 @@ the Account 360 timeline and the audit trail shown per account."""
 
 import datetime
 import heapq
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,7 @@ from banso.core.services import record_change, snapshot
 from banso.core.text import normalise
 
 from .choices import ContractStatus
-from .models import Account, Contact, Contract
+from .models import MANUAL_SOURCE, Account, Contact, Contract
 
 LIVE_CONTRACT_STATUSES = (ContractStatus.ACTIVE, ContractStatus.PENDING)
 PAGE_SIZE = 50
@@ -33,6 +34,17 @@ TIMELINE_LIMIT = 50
 ACCOUNT_EDITABLE_FIELDS = ("name", "name_kana", "kind", "owner", "tier", "lifecycle_stage", "industry", "attributes")
 CONTACT_EDITABLE_FIELDS = ("name", "name_kana", "email", "phone", "title", "role", "is_primary")
 CONTACT_AUDITED_FIELDS = (*CONTACT_EDITABLE_FIELDS, "left_on", "successor")
+CONTRACT_EDITABLE_FIELDS = (
+    "plan",
+    "mrr",
+    "start_date",
+    "end_date",
+    "renewal_date",
+    "auto_renew",
+    "status",
+    "churned_on",
+    "churn_reason",
+)
 
 
 def refresh_rollups(account_ids: Iterable[int] | None = None, *, today: datetime.date | None = None) -> int:
@@ -204,15 +216,10 @@ def update_account(account: Account, actor: User | None, *, via: str = "ui", **c
 
 def create_contact(account: Account, actor: User | None, *, via: str = "ui", **values: Any) -> Contact:
     with transaction.atomic():
-        contact = Contact(account=account)
+        contact = Contact(account=account, source=MANUAL_SOURCE, external_id=_manual_external_id())
         _apply(contact, values, CONTACT_EDITABLE_FIELDS)
-        contact.full_clean(
-            exclude=["account", "successor", "external_id"], validate_unique=False, validate_constraints=False
-        )
+        contact.full_clean(exclude=["account", "successor"], validate_unique=False, validate_constraints=False)
         contact.save()
-        # Hand-entered contacts have no outside id; their own id keeps (source, external_id) unique.
-        contact.external_id = f"contact-{contact.pk}"
-        contact.save(update_fields=["external_id"])
         if contact.is_primary:
             _demote_other_primaries(contact, actor, via)
         record_change(
@@ -293,6 +300,30 @@ def mark_contact_left(
     return locked
 
 
+def current_colleagues(contact: Contact) -> QuerySet[Contact]:
+    """The account's other contacts who have not left: who can take over from `contact`."""
+    return Contact.objects.filter(account_id=contact.account_id, left_on__isnull=True).exclude(pk=contact.pk)
+
+
+def hand_over_to_new_contact(
+    contact: Contact, left_on: datetime.date, actor: User | None, *, via: str = "ui", **successor_values: Any
+) -> Contact:
+    """Record that a contact left and hand over to someone not yet on file: the successor is created on
+    the same account (taking the leaver's role unless another is given) and `mark_contact_left` does
+    the rest. Both happen or neither does. Returns the new successor."""
+    with transaction.atomic():
+        successor_values.setdefault("role", contact.role)
+        successor = create_contact(contact.account, actor, via=via, **successor_values)
+        mark_contact_left(contact, successor, left_on, actor, via=via)
+        successor.refresh_from_db()
+    return successor
+
+
+def _manual_external_id() -> str:
+    # Hand-entered records have no outside id; a random one keeps (source, external_id) unique.
+    return uuid.uuid4().hex
+
+
 def _leads_to(start: Contact, target_pk: int) -> bool:
     ids = dict(Contact.objects.filter(account_id=start.account_id).values_list("pk", "successor_id"))
     seen: set[int] = set()
@@ -320,6 +351,93 @@ def _demote_other_primaries(contact: Contact, actor: User | None, via: str) -> N
             account_id=other.account_id,
             via=via,
         )
+
+
+def create_contract(account: Account, actor: User | None, *, via: str = "ui", **fields: Any) -> Contract:
+    """Add a contract by hand, audit it and refresh the account's MRR and next renewal.
+
+    Invalid values raise ValidationError naming the field, and nothing is written."""
+    with transaction.atomic():
+        _lock_rollups(account.pk)
+        contract = Contract(account=account, source=MANUAL_SOURCE, external_id=_manual_external_id())
+        _apply(contract, fields, CONTRACT_EDITABLE_FIELDS)
+        _check_contract(contract, explicit_churn_date="churned_on" in fields)
+        contract.save()
+        record_change(
+            actor=actor,
+            obj=contract,
+            action=AuditAction.CREATE,
+            before=None,
+            after=snapshot(contract, CONTRACT_EDITABLE_FIELDS),
+            account_id=account.pk,
+            via=via,
+        )
+        refresh_rollups([account.pk])
+    return contract
+
+
+def update_contract(contract: Contract, actor: User | None, *, via: str = "ui", **changes: Any) -> Contract:
+    """Change a contract's fields, write one audit entry with each field before and after, and refresh
+    the account's roll-ups. A contract leaving the churned status loses its churn date and reason."""
+    with transaction.atomic():
+        _lock_rollups(contract.account_id)
+        locked = Contract.objects.select_for_update().get(pk=contract.pk)
+        before = snapshot(locked, CONTRACT_EDITABLE_FIELDS)
+        _apply(locked, changes, CONTRACT_EDITABLE_FIELDS)
+        if before["status"] == ContractStatus.CHURNED and locked.status != ContractStatus.CHURNED:
+            # A won-back or corrected contract: a stale churn date would still show on the timeline.
+            if "churned_on" not in changes:
+                locked.churned_on = None
+            if "churn_reason" not in changes:
+                locked.churn_reason = ""
+        _check_contract(locked, explicit_churn_date="churned_on" in changes)
+        after = snapshot(locked, CONTRACT_EDITABLE_FIELDS)
+        if before != after:
+            locked.updated_at = timezone.now()
+            locked.save()
+            record_change(
+                actor=actor,
+                obj=locked,
+                action=AuditAction.UPDATE,
+                before=before,
+                after=after,
+                account_id=locked.account_id,
+                via=via,
+            )
+            refresh_rollups([locked.account_id])
+    return locked
+
+
+def _lock_rollups(account_id: int) -> None:
+    # Contract writers on one account take turns, so each roll-up sums the contracts the last one wrote.
+    Account.objects.select_for_update().only("pk").get(pk=account_id)
+
+
+def _check_contract(contract: Contract, *, explicit_churn_date: bool) -> None:
+    """The rules a contract keeps however it is written; raises one ValidationError naming every field."""
+    errors: dict[str, list[str]] = {}
+    mrr = contract.mrr
+    # Checked before full_clean, which would silently truncate 1.5 to 1.
+    if not isinstance(mrr, int) or isinstance(mrr, bool) or mrr < 0:
+        errors["mrr"] = [_("Enter the MRR as a whole number of yen, zero or more.")]
+    try:
+        contract.full_clean(exclude=["account", *errors], validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            errors.setdefault(name, []).extend(messages)
+    start = contract.start_date if "start_date" not in errors else None
+    if start is not None:
+        if contract.renewal_date is not None and "renewal_date" not in errors and contract.renewal_date < start:
+            errors["renewal_date"] = [_("The renewal date cannot be before the start date.")]
+        if contract.end_date is not None and "end_date" not in errors and contract.end_date < start:
+            errors["end_date"] = [_("The end date cannot be before the start date.")]
+    if "status" not in errors and "churned_on" not in errors:
+        if contract.status == ContractStatus.CHURNED and contract.churned_on is None:
+            errors["churned_on"] = [_("A churned contract needs the date it churned.")]
+        elif contract.status != ContractStatus.CHURNED and contract.churned_on is not None and explicit_churn_date:
+            errors["churned_on"] = [_("Only a churned contract has a churn date.")]
+    if errors:
+        raise ValidationError(errors)
 
 
 # --- The audit trail --------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Account pages: the list, the Account 360 with its timeline, editing, and the audit trail."""
+"""Account pages: the list, the Account 360 with its timeline, editing accounts, contacts and contracts,
+and the audit trail."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -16,8 +17,8 @@ from banso.core.paging import IdFirstList
 from banso.core.permissions import Capability, has_capability, requires
 
 from . import services
-from .forms import AccountFilterForm, AccountForm
-from .models import Account
+from .forms import AccountFilterForm, AccountForm, ContactForm, ContactLeftForm, ContractForm
+from .models import Account, Contact, Contract
 
 # A search lists at most this many matches; past it the user is asked to narrow the search.
 SEARCH_CAP = 1000
@@ -116,9 +117,8 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
         form = AccountForm(request.POST, instance=Account.objects.get(pk=pk))
         if form.is_valid():
             changes = {name: form.cleaned_data[name] for name in form.changed_data}
-            actor = request.user if isinstance(request.user, User) else None
             try:
-                services.update_account(account, actor, via="ui", **changes)
+                services.update_account(account, _actor(request), via="ui", **changes)
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
@@ -133,3 +133,125 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def account_audit(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(Account.objects.only("id", "name", "name_kana"), pk=pk)
     return render(request, "accounts/audit.html", {"account": account, "entries": services.account_audit(pk)})
+
+
+def _actor(request: HttpRequest) -> User | None:
+    return request.user if isinstance(request.user, User) else None
+
+
+def _record_form(request: HttpRequest, account: Account, form: Any, heading: str, **extra: Any) -> HttpResponse:
+    context = {"account": account, "form": form, "heading": heading, **extra}
+    return render(request, "accounts/record_form.html", context)
+
+
+def _back_to_360(request: HttpRequest, account: Account, message: str) -> HttpResponse:
+    messages.success(request, message)
+    return redirect("accounts:detail", pk=account.pk)
+
+
+# --- Contacts ---------------------------------------------------------------------------------------
+
+
+@requires(Capability.EDIT_ACCOUNTS)
+def contact_add(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(Account, pk=pk)
+    form = ContactForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.create_contact(account, _actor(request), via="ui", **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            return _back_to_360(request, account, _("The contact was added."))
+    return _record_form(request, account, form, _("Add contact"))
+
+
+@requires(Capability.EDIT_ACCOUNTS)
+def contact_edit(request: HttpRequest, pk: int, contact_id: int) -> HttpResponse:
+    contact = get_object_or_404(Contact.objects.select_related("account"), pk=contact_id, account_id=pk)
+    # The form edits a copy, so a refused change does not leak into the object the service locks.
+    form = ContactForm(request.POST or None, instance=Contact.objects.get(pk=contact.pk))
+    if request.method == "POST" and form.is_valid():
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        try:
+            services.update_contact(contact, _actor(request), via="ui", **changes)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            return _back_to_360(request, contact.account, _("The contact was saved."))
+    heading = _("Edit contact: %(name)s") % {"name": contact.name}
+    return _record_form(request, contact.account, form, heading)
+
+
+@requires(Capability.EDIT_ACCOUNTS)
+def contact_left(request: HttpRequest, pk: int, contact_id: int) -> HttpResponse:
+    contact = get_object_or_404(Contact.objects.select_related("account"), pk=contact_id, account_id=pk)
+    form = ContactLeftForm(request.POST or None, contact=contact)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["new_successor_name"]:
+                services.hand_over_to_new_contact(
+                    contact,
+                    data["left_on"],
+                    _actor(request),
+                    via="ui",
+                    name=data["new_successor_name"],
+                    email=data["new_successor_email"],
+                )
+            else:
+                services.mark_contact_left(contact, data["successor"], data["left_on"], _actor(request), via="ui")
+        except ValidationError as exc:
+            # A new successor is checked by the contact rules, whose field names differ from the form's.
+            _add_errors(form, exc, {"name": "new_successor_name", "email": "new_successor_email"})
+        else:
+            message = _("%(name)s was recorded as having left.") % {"name": contact.name}
+            return _back_to_360(request, contact.account, message)
+    heading = _("Mark as left: %(name)s") % {"name": contact.name}
+    intro = _(
+        "The contact stays on file for the record. If they were the primary contact, their successor becomes primary."
+    )
+    return _record_form(request, contact.account, form, heading, intro=intro, submit_label=_("Mark as left"))
+
+
+def _add_errors(form: Any, exc: ValidationError, renamed: dict[str, str] | None = None) -> None:
+    """Show a service's refusal on the form: on the field it names when the form has one, else on top."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for name, errors in exc.message_dict.items():
+        target = (renamed or {}).get(name, name)
+        form.add_error(target if target in form.fields else None, errors)
+
+
+# --- Contracts --------------------------------------------------------------------------------------
+
+
+@requires(Capability.EDIT_ACCOUNTS)
+def contract_add(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(Account, pk=pk)
+    form = ContractForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.create_contract(account, _actor(request), via="ui", **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            return _back_to_360(request, account, _("The contract was added."))
+    return _record_form(request, account, form, _("Add contract"))
+
+
+@requires(Capability.EDIT_ACCOUNTS)
+def contract_edit(request: HttpRequest, pk: int, contract_id: int) -> HttpResponse:
+    contract = get_object_or_404(Contract.objects.select_related("account"), pk=contract_id, account_id=pk)
+    form = ContractForm(request.POST or None, instance=Contract.objects.get(pk=contract.pk))
+    if request.method == "POST" and form.is_valid():
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        try:
+            services.update_contract(contract, _actor(request), via="ui", **changes)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            return _back_to_360(request, contract.account, _("The contract was saved."))
+    heading = _("Edit contract: %(plan)s") % {"plan": contract.plan}
+    return _record_form(request, contract.account, form, heading)
