@@ -8,24 +8,12 @@ from django.utils import timezone
 from banso.accounts.choices import TouchTier
 from banso.activity.models import Event
 from banso.core.choices import Role
-from banso.core.models import ApiToken, AuditEntry
+from banso.core.models import AuditEntry
 
 from ..core.factories import UserFactory
 from .factories import AccountFactory, ContactFactory, ContractFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def api_as(db):
-    def make(role: Role):
-        user = UserFactory(role=role)
-        _, raw = ApiToken.issue(user, "test")
-        client = Client(headers={"Authorization": f"Bearer {raw}"})
-        client.user = user
-        return client
-
-    return make
 
 
 def patch(client, url, data):

@@ -1,8 +1,11 @@
 """Forms for the account pages: the list's filters, and editing accounts, contacts and contracts."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
+from django.db import models
+from django.forms.models import fields_for_model, model_to_dict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -104,38 +107,48 @@ class AccountForm(forms.ModelForm):
         return value
 
 
-class ServiceValidatedForm(forms.ModelForm):
-    """A model form that checks types only: the service checks the record's rules (and names the field),
-    so the page, the API and any other caller are held to the same ones."""
+class RecordForm(forms.Form):
+    """A form with a model's fields that checks their types only. The service checks the record's rules
+    and names the field it refuses, so the page, the API and any other caller are held to the same ones
+    (a model form would also check the model's constraints, with messages no user can act on)."""
 
-    def validate_constraints(self) -> None:
-        pass
+    model: type[models.Model]
+    field_names: Sequence[str]
+    widgets: dict[str, type[forms.Widget] | forms.Widget] = {}
+    help_texts: dict[str, Any] = {}
+
+    def __init__(self, *args: Any, instance: models.Model | None = None, **kwargs: Any) -> None:
+        if instance is not None:
+            kwargs.setdefault("initial", model_to_dict(instance, fields=self.field_names))
+        super().__init__(*args, **kwargs)
+        self.fields.update(
+            fields_for_model(self.model, fields=self.field_names, widgets=self.widgets, help_texts=self.help_texts)
+        )
 
 
-class ContactForm(ServiceValidatedForm):
-    class Meta:
-        model = Contact
-        fields = list(CONTACT_EDITABLE_FIELDS)
+def _date_input() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class ContractForm(ServiceValidatedForm):
-    class Meta:
-        model = Contract
-        fields = list(CONTRACT_EDITABLE_FIELDS)
-        widgets = {
-            name: forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-            for name in ("start_date", "end_date", "renewal_date", "churned_on")
-        }
-        help_texts = {
-            "mrr": _("Monthly recurring revenue in yen, tax excluded."),
-            "churned_on": _("Required when the status is Churned."),
-        }
+class ContactForm(RecordForm):
+    model = Contact
+    field_names = CONTACT_EDITABLE_FIELDS
+
+
+class ContractForm(RecordForm):
+    model = Contract
+    field_names = CONTRACT_EDITABLE_FIELDS
+    widgets = {name: _date_input() for name in ("start_date", "end_date", "renewal_date", "churned_on")}
+    help_texts = {
+        "mrr": _("Monthly recurring revenue in whole yen."),
+        "churned_on": _("Required when the status is Churned."),
+    }
 
 
 class ContactLeftForm(forms.Form):
     """Who took over from a leaving contact: someone already on the account, a new person, or nobody."""
 
-    left_on = forms.DateField(label=_("Left on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    left_on = forms.DateField(label=_("Left on"), widget=_date_input())
     successor = forms.ModelChoiceField(
         label=_("Successor"),
         queryset=Contact.objects.none(),

@@ -169,8 +169,7 @@ def contact_add(request: HttpRequest, pk: int) -> HttpResponse:
 @requires(Capability.EDIT_ACCOUNTS)
 def contact_edit(request: HttpRequest, pk: int, contact_id: int) -> HttpResponse:
     contact = get_object_or_404(Contact.objects.select_related("account"), pk=contact_id, account_id=pk)
-    # The form edits a copy, so a refused change does not leak into the object the service locks.
-    form = ContactForm(request.POST or None, instance=Contact.objects.get(pk=contact.pk))
+    form = ContactForm(request.POST or None, instance=contact)
     if request.method == "POST" and form.is_valid():
         changes = {name: form.cleaned_data[name] for name in form.changed_data}
         try:
@@ -244,7 +243,7 @@ def contract_add(request: HttpRequest, pk: int) -> HttpResponse:
 @requires(Capability.EDIT_ACCOUNTS)
 def contract_edit(request: HttpRequest, pk: int, contract_id: int) -> HttpResponse:
     contract = get_object_or_404(Contract.objects.select_related("account"), pk=contract_id, account_id=pk)
-    form = ContractForm(request.POST or None, instance=Contract.objects.get(pk=contract.pk))
+    form = ContractForm(request.POST or None, instance=contract)
     if request.method == "POST" and form.is_valid():
         changes = {name: form.cleaned_data[name] for name in form.changed_data}
         try:
