@@ -26,14 +26,15 @@ def fill(po_path: str, translations: dict[str, str]) -> list[str]:
             continue
         msgid = _unquote(re.findall(r'".*"', m.group(1)))
         msgstr = _unquote(re.findall(r'".*"', m.group(2)))
-        if msgid and not msgstr:
+        if msgid and "#, fuzzy" in block:
+            missing.append(f"{msgid} (fuzzy: check the guess, then remove the flag)")
+        elif msgid and not msgstr:
             if msgid in translations:
                 quoted = json.dumps(translations[msgid], ensure_ascii=False)
                 block = block[: m.start(2)] + quoted + "\n" + block[m.end(2) :]
                 block = block.rstrip("\n")
             else:
                 missing.append(msgid)
-        block = block.replace("#, fuzzy\n", "") if "#, fuzzy" in block and not block.startswith("#") else block
         out.append(block)
     with open(po_path, "w", encoding="utf-8") as f:
         f.write("\n\n".join(out))

@@ -5,6 +5,7 @@ from . import views
 app_name = "accounts"
 urlpatterns = [
     path("", views.account_list, name="list"),
+    path("export.<str:fmt>", views.account_export, name="export"),
     path("<int:pk>/", views.account_detail, name="detail"),
     path("<int:pk>/timeline/", views.account_timeline, name="timeline"),
     path("<int:pk>/edit/", views.account_edit, name="edit"),

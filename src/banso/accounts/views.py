@@ -7,8 +7,10 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_htmx.middleware import HtmxDetails
 
@@ -16,12 +18,15 @@ from banso.core.models import User
 from banso.core.paging import IdFirstList
 from banso.core.permissions import Capability, has_capability, requires
 
-from . import services
+from . import exports, services
 from .forms import AccountFilterForm, AccountForm, ContactForm, ContactLeftForm, ContractForm
 from .models import Account, Contact, Contract
 
 # A search lists at most this many matches; past it the user is asked to narrow the search.
 SEARCH_CAP = 1000
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -74,6 +79,33 @@ def account_list(request: HtmxHttpRequest) -> HttpResponse:
     }
     template = "accounts/_table.html" if request.htmx else "accounts/list.html"
     return render(request, template, context)
+
+
+@requires(Capability.VIEW_ACCOUNTS)
+def account_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
+    """The filtered list as CSV (streamed) or XLSX, named with today's date."""
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    form = AccountFilterForm(request.GET or None)
+    filters = form.filters() if form.is_bound else services.AccountFilters()
+    stamp = timezone.localdate().strftime("%Y%m%d")
+    if fmt == "csv":
+        response: HttpResponse | StreamingHttpResponse = StreamingHttpResponse(
+            exports.csv_chunks(filters), content_type="text/csv; charset=utf-8"
+        )
+    else:
+        try:
+            content = exports.xlsx_bytes(filters)
+        except exports.TooManyRows:
+            messages.error(
+                request,
+                _("More than %(limit)s accounts: narrow the filters or download CSV.")
+                % {"limit": f"{exports.XLSX_MAX_ROWS:,}"},
+            )
+            return redirect(f"{reverse('accounts:list')}?{request.GET.urlencode()}")
+        response = HttpResponse(content, content_type=XLSX_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="accounts-{stamp}.{fmt}"'
+    return response
 
 
 def _get_360(pk: int) -> tuple[Account, list[Any], list[Any]]:
