@@ -38,7 +38,7 @@ def test_account_360_shows_profile_contacts_contracts_and_timeline(client_as):
         "新担当 二郎",
         "プロ",
         "¥80,000",
-        "login",
+        "ログイン",  # the event kind "login", by its Japanese name
     ):
         assert text in html, text
     # The successor chain is shown next to the person who left.

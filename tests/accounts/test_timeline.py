@@ -106,3 +106,11 @@ def test_more_button_loads_the_next_page_as_a_partial(client_as):
     assert "<html" not in html
     bad = client.get(reverse("accounts:timeline", args=[account.pk]), {"before": "nope"})
     assert bad.status_code == 400
+
+
+def test_event_kinds_show_by_name_and_unknown_kinds_by_their_code(client_as):
+    account = AccountFactory()
+    Event.objects.create(source="s", external_id="k1", account=account, kind="report_export", occurred_at=at(1))
+    Event.objects.create(source="s", external_id="k2", account=account, kind="custom_thing", occurred_at=at(2))
+    html = client_as(Role.VIEWER).get(f"/accounts/{account.pk}/").content.decode()
+    assert "レポート出力" in html and "custom_thing" in html

@@ -33,7 +33,7 @@ def test_demo_csm_signs_in_filters_opens_an_account_and_switches_language(page: 
     first = table_names(page)[0]
     page.click(f"#account-table a.account-name >> text={first}")
     expect(page.locator("h1")).to_have_text(first)
-    expect(page.locator("#timeline")).to_contain_text("login")
+    expect(page.locator("#timeline")).to_contain_text("ログイン")  # the event kind, by its Japanese name
     expect(page.locator("section.contracts")).to_contain_text("¥")
 
     page.click("button[data-lang=en]")

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from banso.core.choices import AuditAction
+from banso.core.labels import event_kind_label
 from banso.core.models import AuditEntry, User
 from banso.core.money import format_yen
 from banso.core.services import record_change, snapshot
@@ -687,7 +688,7 @@ def timeline(
 
     def event_items() -> Iterator[TimelineItem]:
         for e in events:
-            yield TimelineItem(e.occurred_at, RANK_EVENT, e.pk, "event", e.kind, _event_detail(e))
+            yield TimelineItem(e.occurred_at, RANK_EVENT, e.pk, "event", event_kind_label(e.kind), _event_detail(e))
 
     def audit_items() -> Iterator[TimelineItem]:
         for a in audits:
