@@ -187,6 +187,28 @@ def _apply(obj: Any, changes: dict[str, Any], allowed: Sequence[str]) -> None:
             setattr(obj, name, value)
 
 
+def _save_audited(
+    obj: Account | Contact | Contract,
+    before: dict[str, Any],
+    fields: Iterable[str],
+    *,
+    actor: User | None,
+    via: str,
+    account_id: int,
+) -> bool:
+    """Save `obj` and write its audit entry if an audited field differs from `before`; True when saved.
+    An edit that changes nothing touches neither the row nor the log."""
+    after = snapshot(obj, fields)
+    if before == after:
+        return False
+    obj.updated_at = timezone.now()
+    obj.save()
+    record_change(
+        actor=actor, obj=obj, action=AuditAction.UPDATE, before=before, after=after, account_id=account_id, via=via
+    )
+    return True
+
+
 def update_account(account: Account, actor: User | None, *, via: str = "ui", **changes: Any) -> Account:
     """Change an account's editable fields and write one audit entry with each field before and after.
 
@@ -199,19 +221,7 @@ def update_account(account: Account, actor: User | None, *, via: str = "ui", **c
         if locked.owner_id is not None and not User.objects.filter(pk=locked.owner_id).exists():
             raise ValidationError({"owner": _("No such user.")})
         locked.full_clean(exclude=["owner", "portal_users"], validate_unique=False, validate_constraints=False)
-        after = snapshot(locked, ACCOUNT_EDITABLE_FIELDS)
-        if before != after:
-            locked.updated_at = timezone.now()
-            locked.save()
-            record_change(
-                actor=actor,
-                obj=locked,
-                action=AuditAction.UPDATE,
-                before=before,
-                after=after,
-                account_id=locked.pk,
-                via=via,
-            )
+        _save_audited(locked, before, ACCOUNT_EDITABLE_FIELDS, actor=actor, via=via, account_id=locked.pk)
     return locked
 
 
@@ -241,21 +251,11 @@ def update_contact(contact: Contact, actor: User | None, *, via: str = "ui", **c
         before = snapshot(locked, CONTACT_AUDITED_FIELDS)
         _apply(locked, changes, CONTACT_EDITABLE_FIELDS)
         locked.full_clean(exclude=["account", "successor"], validate_unique=False, validate_constraints=False)
-        after = snapshot(locked, CONTACT_AUDITED_FIELDS)
-        if before != after:
-            locked.updated_at = timezone.now()
-            locked.save()
-            if locked.is_primary and not before["is_primary"]:
-                _demote_other_primaries(locked, actor, via)
-            record_change(
-                actor=actor,
-                obj=locked,
-                action=AuditAction.UPDATE,
-                before=before,
-                after=after,
-                account_id=locked.account_id,
-                via=via,
-            )
+        saved = _save_audited(
+            locked, before, CONTACT_AUDITED_FIELDS, actor=actor, via=via, account_id=locked.account_id
+        )
+        if saved and locked.is_primary and not before["is_primary"]:
+            _demote_other_primaries(locked, actor, via)
     return locked
 
 
@@ -392,19 +392,9 @@ def update_contract(contract: Contract, actor: User | None, *, via: str = "ui", 
             if "churn_reason" not in changes:
                 locked.churn_reason = ""
         _check_contract(locked, explicit_churn_date="churned_on" in changes)
-        after = snapshot(locked, CONTRACT_EDITABLE_FIELDS)
-        if before != after:
-            locked.updated_at = timezone.now()
-            locked.save()
-            record_change(
-                actor=actor,
-                obj=locked,
-                action=AuditAction.UPDATE,
-                before=before,
-                after=after,
-                account_id=locked.account_id,
-                via=via,
-            )
+        if _save_audited(
+            locked, before, CONTRACT_EDITABLE_FIELDS, actor=actor, via=via, account_id=locked.account_id
+        ):
             refresh_rollups([locked.account_id])
     return locked
 
