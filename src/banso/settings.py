@@ -2,7 +2,11 @@
 
 from pathlib import Path
 
+import django_stubs_ext
 import environ
+
+# Lets classes be written with their type parameters (ModelAdmin[Team], ModelForm[Account]) at run time.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent
 REPO_DIR = BASE_DIR.parent.parent

@@ -203,11 +203,13 @@ class ContractPatch(Schema):
     churn_reason: str | None = None
 
 
-def _refused(exc: ValidationError) -> Status:
+def _refused(exc: ValidationError) -> Status[dict[str, Any]]:
     return Status(422, {"detail": exc.message_dict if hasattr(exc, "error_dict") else exc.messages})
 
 
-def _not_null(changes: dict[str, Any], required: tuple[str, ...], blank: tuple[str, ...]) -> Status | None:
+def _not_null(
+    changes: dict[str, Any], required: tuple[str, ...], blank: tuple[str, ...]
+) -> Status[dict[str, Any]] | None:
     """PATCH semantics: null clears a text field, and is refused for a field that must have a value."""
     for name in required:
         if name in changes and changes[name] is None:

@@ -81,7 +81,7 @@ class AccountFilterForm(forms.Form):
         )
 
 
-class AccountForm(forms.ModelForm):
+class AccountForm(forms.ModelForm[Account]):
     attributes = forms.JSONField(
         label=_("Custom attributes"),
         required=False,

@@ -105,7 +105,7 @@ def _append_postgresql(frame: pl.DataFrame) -> int:
             f"INSERT INTO {EVENT_TABLE} ({cols}) SELECT {cols} FROM banso_event_load "  # noqa: S608
             "ON CONFLICT (source, external_id) DO NOTHING"
         )
-        inserted = cursor.rowcount
+        inserted = int(cursor.rowcount)
         cursor.execute("TRUNCATE banso_event_load")
     return inserted
 

@@ -11,7 +11,7 @@ from .models import ApiToken, AuditEntry, ClosedDay, Team, User
 
 
 @admin.register(User)
-class BansoUserAdmin(UserAdmin):
+class BansoUserAdmin(UserAdmin[User]):
     list_display = ("username", "display_name", "email", "role", "is_active", "last_login")
     list_filter = ("role", "is_active", "teams")
     search_fields = ("username", "display_name", "email")
@@ -25,13 +25,13 @@ class BansoUserAdmin(UserAdmin):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(admin.ModelAdmin[Team]):
     list_display = ("name", "lead")
     filter_horizontal = ("members",)
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
     list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked")
     fields = ("user", "name", "revoked")
 
@@ -46,12 +46,12 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(ClosedDay)
-class ClosedDayAdmin(admin.ModelAdmin):
+class ClosedDayAdmin(admin.ModelAdmin[ClosedDay]):
     list_display = ("date", "name")
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
     list_display = ("at", "actor", "via", "action", "object_type", "object_repr")
     list_filter = ("action", "via", "object_type")
     search_fields = ("object_repr",)
