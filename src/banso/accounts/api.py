@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
@@ -213,7 +214,7 @@ def _not_null(
     """PATCH semantics: null clears a text field, and is refused for a field that must have a value."""
     for name in required:
         if name in changes and changes[name] is None:
-            return Status(422, {"detail": {name: ["This field cannot be null."]}})
+            return Status(422, {"detail": {name: [_("This field cannot be null.")]}})
     for name in blank:
         if name in changes and changes[name] is None:
             changes[name] = ""
@@ -371,7 +372,7 @@ def contact_left(request: HttpRequest, account_id: int, contact_id: int, payload
     try:
         if payload.new_successor is not None:
             if payload.successor_id is not None:
-                return Status(422, {"detail": {"successor": ["Give successor_id or new_successor, not both."]}})
+                return Status(422, {"detail": {"successor": [_("Give successor_id or new_successor, not both.")]}})
             services.hand_over_to_new_contact(
                 contact, left_on, _actor(request), via="api", **payload.new_successor.dict()
             )
@@ -380,7 +381,7 @@ def contact_left(request: HttpRequest, account_id: int, contact_id: int, payload
             if payload.successor_id is not None:
                 successor = Contact.objects.filter(pk=payload.successor_id).first()
                 if successor is None:
-                    return Status(422, {"detail": {"successor": ["No such contact."]}})
+                    return Status(422, {"detail": {"successor": [_("No such contact.")]}})
             services.mark_contact_left(contact, successor, left_on, _actor(request), via="api")
     except ValidationError as exc:
         return _refused(exc)
