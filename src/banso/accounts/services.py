@@ -285,17 +285,7 @@ def mark_contact_left(
         locked.left_on = left_on
         locked.successor = successor
         locked.is_primary = False
-        locked.updated_at = timezone.now()
-        locked.save()
-        record_change(
-            actor=actor,
-            obj=locked,
-            action=AuditAction.UPDATE,
-            before=before,
-            after=snapshot(locked, CONTACT_AUDITED_FIELDS),
-            account_id=locked.account_id,
-            via=via,
-        )
+        _save_audited(locked, before, CONTACT_AUDITED_FIELDS, actor=actor, via=via, account_id=locked.account_id)
         if was_primary and successor is not None and not successor.is_primary:
             update_contact(successor, actor, via=via, is_primary=True)
     return locked
