@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "banso.core",
     "banso.accounts",
     "banso.activity",
+    "banso.analytics",
     "banso.api",
 ]
 
@@ -150,6 +151,18 @@ TASKS = {
 
 # Files above this many bytes are imported by the worker, with progress shown on the import page.
 BANSO_IMPORT_INLINE_MAX_BYTES = env.int("BANSO_IMPORT_INLINE_MAX_BYTES", default=2_000_000)
+# Analytics (docs/ANALYTICS.md). The events' Parquet copy, and the engine metrics and segments run on:
+# "duckdb" (embedded, over that copy), "postgres" (the app database's own event table, when it is
+# PostgreSQL), "pyspark" (Spark over the Parquet copy, or over BANSO_ANALYTICS_EVENTS_TABLE), or "url": any
+# Ibis connection URL in BANSO_ANALYTICS_URL (trino://, clickhouse://, bigquery://…) whose
+# BANSO_ANALYTICS_EVENTS_TABLE holds the events, so they need not be copied in.
+BANSO_EVENT_LAKE_DIR = Path(env.str("BANSO_EVENT_LAKE_DIR", default=str(VAR_DIR / "events")))
+BANSO_ANALYTICS_BACKEND = env.str("BANSO_ANALYTICS_BACKEND", default="duckdb")
+BANSO_ANALYTICS_URL = env.str("BANSO_ANALYTICS_URL", default="")
+BANSO_ANALYTICS_EVENTS_TABLE = env.str("BANSO_ANALYTICS_EVENTS_TABLE", default="")
+# Threads DuckDB may use (default: all cores) and the memory it may take before spilling to disk.
+BANSO_DUCKDB_THREADS = env.int("BANSO_DUCKDB_THREADS", default=0)
+BANSO_DUCKDB_MEMORY_LIMIT = env.str("BANSO_DUCKDB_MEMORY_LIMIT", default="3GB")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 

@@ -1,0 +1,144 @@
+"""Metric values in the app database: written as changes (see `MetricValue`), read for a day.
+
+A recompute hands over one Arrow table per subject type (`subject_id` and a column per metric). The
+diff against the open rows is done in polars; the database then gets one UPDATE per batch of closed
+rows and one bulk insert (COPY on PostgreSQL). Rerunning the same day replaces that day's rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+import polars as pl
+import pyarrow as pa
+from django.db import connection, transaction
+
+from .models import MetricValue
+from .specs import MetricSpec, Subject
+
+TABLE = MetricValue._meta.db_table
+VALUE_TYPE = pl.Decimal(24, 4)
+ID_BATCH = 5000
+
+
+def _long(table: pa.Table, metrics: Mapping[str, MetricSpec]) -> pl.DataFrame:
+    """(subject_id, metric, value as 4-place text) for every subject and metric that has a value."""
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    parts = [
+        frame.select(
+            pl.col("subject_id").cast(pl.Int64),
+            pl.lit(key).alias("metric"),
+            pl.col(key).cast(pl.Float64).round(4).cast(VALUE_TYPE).cast(pl.String).alias("value")
+            if frame.schema[key].is_float()
+            else pl.col(key).cast(VALUE_TYPE).cast(pl.String).alias("value"),
+        )
+        for key in metrics
+    ]
+    return (
+        pl.concat(parts)
+        if parts
+        else pl.DataFrame(schema={"subject_id": pl.Int64, "metric": pl.String, "value": pl.String})
+    )
+
+
+def _empty_text(spec: MetricSpec) -> str | None:
+    return None if spec.empty_value is None else str(Decimal(spec.empty_value).quantize(Decimal("0.0001")))
+
+
+def _open_rows(subject: Subject, metrics: Iterable[str]) -> pl.DataFrame:
+    rows = MetricValue.objects.filter(subject_type=subject, metric__in=list(metrics), valid_to__isnull=True)
+    data = list(rows.values_list("id", "subject_id", "metric", "value", "valid_from"))
+    return pl.DataFrame(
+        {
+            "id": [r[0] for r in data],
+            "subject_id": [r[1] for r in data],
+            "metric": [r[2] for r in data],
+            "old": [None if r[3] is None else str(r[3].quantize(Decimal("0.0001"))) for r in data],
+            "valid_from": [r[4] for r in data],
+        },
+        schema={"id": pl.Int64, "subject_id": pl.Int64, "metric": pl.String, "old": pl.String, "valid_from": pl.Date},
+    )
+
+
+def write_values(subject: Subject, as_of: dt.date, table: pa.Table, metrics: Mapping[str, MetricSpec]) -> int:
+    """Record the values of `table` as of `as_of`; returns how many values changed.
+
+    Subjects absent from `table` take each metric's empty value. A metric whose stored value starts after
+    `as_of` is left alone: history is written forwards, never rewritten from an older day.
+    """
+    new = _long(table, metrics)
+    old = _open_rows(subject, metrics)
+    joined = old.join(new, on=["subject_id", "metric"], how="full", coalesce=True)
+    empties = pl.DataFrame(
+        {"metric": list(metrics), "empty": [_empty_text(spec) for spec in metrics.values()]},
+        schema={"metric": pl.String, "empty": pl.String},
+    )
+    joined = joined.join(empties, on="metric", how="left").with_columns(
+        pl.when(pl.col("value").is_null() & pl.col("id").is_not_null())
+        .then(pl.col("empty"))
+        .otherwise(pl.col("value"))
+        .alias("value")
+    )
+    joined = joined.filter(pl.col("valid_from").is_null() | (pl.col("valid_from") <= as_of))
+    changed = joined.filter(
+        pl.col("id").is_null() & pl.col("value").is_not_null()
+        | pl.col("id").is_not_null() & ~pl.col("old").eq_missing(pl.col("value"))
+    )
+    # A value that equals the empty value and was never stored needs no row.
+    changed = changed.filter(pl.col("id").is_not_null() | ~pl.col("value").eq_missing(pl.col("empty")))
+    same_day = changed.filter(pl.col("valid_from") == as_of)["id"].to_list()
+    to_close = changed.filter(pl.col("valid_from") < as_of)["id"].to_list()
+    inserts = changed.select("subject_id", "metric", "value")
+    with transaction.atomic(), connection.cursor() as cursor:
+        for start in range(0, len(same_day), ID_BATCH):
+            chunk = same_day[start : start + ID_BATCH]
+            cursor.execute(f"DELETE FROM {TABLE} WHERE id IN ({', '.join(['%s'] * len(chunk))})", chunk)  # noqa: S608
+        for start in range(0, len(to_close), ID_BATCH):
+            chunk = to_close[start : start + ID_BATCH]
+            cursor.execute(
+                f"UPDATE {TABLE} SET valid_to = %s WHERE id IN ({', '.join(['%s'] * len(chunk))})",  # noqa: S608
+                [as_of, *chunk],
+            )
+        _insert(cursor, subject, as_of, inserts)
+    return changed.height
+
+
+def _insert(cursor: object, subject: Subject, as_of: dt.date, rows: pl.DataFrame) -> None:
+    if rows.is_empty():
+        return
+    columns = "subject_type, subject_id, metric, value, valid_from"
+    frame = rows.select(
+        pl.lit(subject).alias("subject_type"), "subject_id", "metric", "value", pl.lit(as_of).alias("valid_from")
+    )
+    if connection.vendor == "postgresql":
+        buffer = io.BytesIO()
+        frame.write_csv(buffer, include_header=False, null_value="")
+        raw = cursor.cursor  # type: ignore[attr-defined]  # psycopg's cursor under Django's wrapper
+        with raw.copy(f"COPY {TABLE} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
+            copy.write(buffer.getvalue())
+        return
+    frame = frame.with_columns(pl.col("valid_from").cast(pl.String))
+    cursor.executemany(  # type: ignore[attr-defined]
+        f"INSERT INTO {TABLE} ({columns}) VALUES (%s, %s, %s, %s, %s)",  # noqa: S608
+        frame.iter_rows(),
+    )
+
+
+def values_on(subject: Subject, subject_id: int, day: dt.date | None = None) -> dict[str, Decimal | None]:
+    """The stored value of every metric for one subject on `day` (default: the latest)."""
+    rows = MetricValue.objects.filter(subject_type=subject, subject_id=subject_id)
+    if day is None:
+        rows = rows.filter(valid_to__isnull=True)
+    else:
+        rows = rows.filter(valid_from__lte=day).exclude(valid_to__lte=day)
+    return dict(rows.values_list("metric", "value"))
+
+
+def history(subject: Subject, subject_id: int, metric: str) -> list[tuple[dt.date, dt.date | None, Decimal | None]]:
+    """Each stretch of one metric's value for one subject: (from, until, value), oldest first."""
+    rows = MetricValue.objects.filter(subject_type=subject, subject_id=subject_id, metric=metric).order_by("valid_from")
+    return list(rows.values_list("valid_from", "valid_to", "value"))
