@@ -133,8 +133,19 @@ class SparkBackend(Backend):
         return self._from_files(lake.files(since, self.root))
 
     def upload(self, table: pa.Table) -> ir.Table:
+        # Straight from Arrow: Ibis would go through pandas, where a missing number becomes NaN, which Spark
+        # orders above every number (a rule "size > 45" would then select subjects without a size).
         name = f"banso_tmp_{uuid.uuid4().hex[:12]}"
-        return self.con.create_table(name, table, overwrite=True)
+        spark_session().createDataFrame(table).createOrReplaceTempView(name)
+        return self.con.table(name)
+
+    def _from_files(self, paths: list[Path]) -> ir.Table:
+        if not paths:
+            return self._empty_events()
+        # Ibis reads one path on Spark; Spark itself takes the list (only the manifest's files, never a glob).
+        name = f"banso_events_{uuid.uuid4().hex[:12]}"
+        spark_session().read.parquet(*(str(path) for path in paths)).createOrReplaceTempView(name)
+        return self.con.table(name).select(*EVENT_COLUMNS)
 
 
 class UrlBackend(Backend):

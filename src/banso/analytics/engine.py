@@ -86,9 +86,9 @@ def _finish(table: ir.Table, key: str, spec: MetricSpec, as_of: dt.date) -> ir.V
         # as-of begins, minus the event's whole epoch second, minus one second, in whole days.
         end = int(day_start(as_of + dt.timedelta(days=1)).timestamp())
         last = table[f"{key}__last"]
-        return ((ibis.literal(end, type="int64") - last.epoch_seconds().cast("int64") - 1) // SECONDS_PER_DAY).cast(
-            "int64"
-        )
+        # floor(): engines disagree on rounding an instant to seconds (DuckDB rounds 23:59:59.9 up to the next day).
+        seconds = last.epoch_seconds().cast("float64").floor().cast("int64")
+        return ((ibis.literal(end, type="int64") - seconds - 1) // SECONDS_PER_DAY).cast("int64")
     if spec.aggregate == "trend":
         now, before = table[f"{key}__now"], table[f"{key}__before"]
         # Percent change. Both counts are whole numbers, so every engine's IEEE division gives the same double.
