@@ -33,7 +33,7 @@ MODULES = [
     Module("billing", _("Merchant billing"), "billing:index", Capability.VIEW_ACCOUNTS),
     Module("campaigns", _("Campaigns"), "campaigns:index", Capability.VIEW_ACCOUNTS),
     Module("funnels", _("Client funnels"), "funnels:index", Capability.VIEW_ACCOUNTS),
-    Module("analytics", _("Analytics"), "analytics:index", Capability.VIEW_ACCOUNTS),
+    Module("analytics", _("Analytics"), "analytics:index", Capability.VIEW_ANALYTICS),
 ]
 
 

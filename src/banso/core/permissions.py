@@ -25,15 +25,19 @@ class Capability(StrEnum):
     VIEW_AUDIT = "view_audit"
     VIEW_OWN_DOCUMENTS = "view_own_documents"
     MANAGE_USERS = "manage_users"
+    # Metric values, segments and their runs; managing means custom metrics, segments and recomputes.
+    VIEW_ANALYTICS = "view_analytics"
+    MANAGE_ANALYTICS = "manage_analytics"
     # Any signed-in user: their own profile, the home page.
     SIGNED_IN = "signed_in"
 
 
-_INTERNAL_READ = {Capability.SIGNED_IN, Capability.VIEW_ACCOUNTS}
+_INTERNAL_READ = {Capability.SIGNED_IN, Capability.VIEW_ACCOUNTS, Capability.VIEW_ANALYTICS}
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.ADMIN: frozenset(Capability) - {Capability.VIEW_OWN_DOCUMENTS},
     Role.OPS_MANAGER: frozenset(
-        _INTERNAL_READ | {Capability.EDIT_ACCOUNTS, Capability.IMPORT_DATA, Capability.VIEW_AUDIT}
+        _INTERNAL_READ
+        | {Capability.EDIT_ACCOUNTS, Capability.IMPORT_DATA, Capability.VIEW_AUDIT, Capability.MANAGE_ANALYTICS}
     ),
     Role.CSM: frozenset(_INTERNAL_READ | {Capability.EDIT_ACCOUNTS, Capability.VIEW_AUDIT}),
     Role.SUPPORT_AGENT: frozenset(_INTERNAL_READ),
