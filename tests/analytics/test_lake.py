@@ -168,3 +168,40 @@ def test_a_writer_killed_mid_write_loses_nothing_and_the_next_writer_completes_t
         if p.relative_to(root).as_posix() not in {e["path"] for e in lake.read_manifest(root).files}
     ]
     assert leftovers == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_a_sync_waits_for_an_import_still_in_flight_instead_of_skipping_its_lower_ids(settings):
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("ids commit in order on SQLite's single writer")
+    import threading
+
+    accounts = [AccountFactory().pk]
+    holding, release = threading.Event(), threading.Event()
+
+    def slow_import() -> None:
+        try:
+            with transaction.atomic():
+                store.append_events(_events(accounts, 10))  # takes the lower ids, commits last
+                holding.set()
+                release.wait(timeout=30)
+        finally:
+            connections.close_all()
+
+    importer = threading.Thread(target=slow_import)
+    importer.start()
+    assert holding.wait(timeout=30)
+    _append(_events(accounts, 10, start=10))  # higher ids, committed first
+
+    copied: list[int] = []
+    syncer = threading.Thread(target=lambda: (copied.append(lake.sync()), connections.close_all()))
+    syncer.start()
+    time.sleep(0.5)
+    assert copied == []  # waiting for the import in flight
+    release.set()
+    importer.join(timeout=30)
+    syncer.join(timeout=30)
+    assert copied == [20]
+    assert len(_lake_ids(Path(settings.BANSO_EVENT_LAKE_DIR))) == 20

@@ -19,6 +19,8 @@ from banso.accounts.models import Account, EndUser
 
 from .models import Event
 
+EVENT_WRITE_LOCK = 0x62616E736F  # "banso": see lake.committed_bound
+
 EVENT_TABLE = Event._meta.db_table
 COLUMNS = ("source", "external_id", "account_id", "end_user_id", "kind", "occurred_at", "value", "properties")
 SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
@@ -79,6 +81,10 @@ def append_events(frame: pl.DataFrame) -> int:
         return 0
     frame = _conform(frame)
     if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # Held until this transaction ends; the Parquet copy waits for it before trusting new ids
+            # (see lake.committed_bound).
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [EVENT_WRITE_LOCK])
         return _append_postgresql(frame)
     return _append_sqlite(frame)
 
