@@ -112,6 +112,7 @@ def spark_session() -> Any:
         .master(os.environ.get("SPARK_MASTER", "local[*]"))
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
+        .config("spark.sql.warehouse.dir", str(Path(settings.VAR_DIR) / "spark-warehouse"))
         .config("spark.sql.shuffle.partitions", os.environ.get("BANSO_SPARK_SHUFFLE_PARTITIONS", "8"))
         .getOrCreate()
     )
