@@ -258,7 +258,7 @@ def save_segment(
         raise SpecError([("subject_type", _("The members of an existing segment cannot change kind."))])
     segment.name, segment.description, segment.is_active = name.strip(), description, is_active
     segment.subject_type = subject_type
-    segment.rules = spec.rules.model_dump(mode="json", exclude_defaults=True)
+    segment.rules = spec.rules.model_dump(mode="json")  # keeps each rule's "type", which parsing needs
     segment.updated_at = timezone.now()
     segment.save()
     return segment

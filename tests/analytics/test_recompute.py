@@ -1,0 +1,134 @@
+"""The daily recompute: new events copied, every metric's changed values written, segments refreshed with
+who entered and who left — with its progress and outcome on the run."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import polars as pl
+import pytest
+from django.db import transaction
+
+from banso.accounts.models import TouchTier
+from banso.activity import lake, store
+from banso.analytics import services
+from banso.analytics.models import AnalyticsRun, RunStatus, SegmentMembership
+from banso.analytics.values import values_on
+from tests.activity.factories import AccountFactory
+
+JST = ZoneInfo("Asia/Tokyo")
+DAY1, DAY2 = dt.date(2026, 11, 24), dt.date(2026, 11, 25)
+SILENT_HIGH_TOUCH = {
+    "match": "all",
+    "rules": [
+        {"type": "metric", "metric": "logins_30d", "op": "eq", "value": 0},
+        {"type": "attribute", "field": "tier", "op": "eq", "value": "high"},
+    ],
+}
+
+
+def log_in(account_id: int, day: dt.date, n: int = 1, tag: str = "") -> None:
+    frame = pl.DataFrame(
+        {
+            "source": ["app"] * n,
+            "external_id": [f"{account_id}-{day}-{tag}{i}" for i in range(n)],
+            "account_id": [account_id] * n,
+            "end_user_id": [None] * n,
+            "kind": ["login"] * n,
+            "occurred_at": [dt.datetime.combine(day, dt.time(10, i), JST) for i in range(n)],
+            "value": [None] * n,
+            "properties": ["{}"] * n,
+        }
+    )
+    with transaction.atomic():
+        store.append_events(frame)
+
+
+def recompute(day: dt.date) -> AnalyticsRun:
+    return services.run_recompute(AnalyticsRun.objects.create(as_of=day))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_recompute_copies_events_writes_metric_values_and_reports_its_progress():
+    busy, quiet = AccountFactory(tier=TouchTier.HIGH), AccountFactory(tier=TouchTier.HIGH)
+    log_in(busy.pk, DAY1, n=3)
+    log_in(quiet.pk, dt.date(2026, 9, 1))
+
+    run = recompute(DAY1)
+    run.refresh_from_db()
+    assert (run.status, run.percent, run.backend) == (RunStatus.SUCCEEDED, 100, "duckdb")
+    assert run.events_synced == 4 and run.values_written > 0 and run.finished_at is not None
+    assert values_on("account", busy.pk)["logins_30d"] == 3
+    assert values_on("account", busy.pk)["days_since_login"] == 0
+    assert values_on("account", quiet.pk)["days_since_login"] == 84
+    assert "logins_30d" not in values_on("account", quiet.pk)  # 0 is the empty value: no row needed
+
+    log_in(busy.pk, DAY2, tag="b")
+    second = recompute(DAY2)
+    assert second.events_synced == 1  # only what is new is copied
+    assert values_on("account", busy.pk, DAY1)["logins_30d"] == 3
+    assert values_on("account", busy.pk, DAY2)["logins_30d"] == 4
+    assert lake.row_count() == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_segments_are_refreshed_by_the_recompute_with_who_entered_and_who_left():
+    silent, active, low_touch = (
+        AccountFactory(tier=TouchTier.HIGH),
+        AccountFactory(tier=TouchTier.HIGH),
+        AccountFactory(tier=TouchTier.LOW),
+    )
+    log_in(active.pk, DAY1)
+    segment = services.save_segment(None, name="沈黙しているハイタッチ顧客", rules=SILENT_HIGH_TOUCH)
+
+    recompute(DAY1)
+    segment.refresh_from_db()
+    assert segment.member_count == 1
+    assert list(segment.memberships.filter(left_at=None).values_list("subject_id", flat=True)) == [silent.pk]
+
+    log_in(silent.pk, DAY2)  # the silent one logs in: it leaves
+    recompute(DAY2)
+    stay = SegmentMembership.objects.get(segment=segment, subject_id=silent.pk)
+    assert stay.left_at is not None
+    assert segment.memberships.filter(left_at=None).count() == 0
+    assert low_touch.pk not in set(segment.memberships.values_list("subject_id", flat=True))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_preview_counts_without_storing_members():
+    AccountFactory(tier=TouchTier.HIGH)
+    AccountFactory(tier=TouchTier.HIGH)
+    lake.sync()
+    assert services.preview_count({"subject": "account", "rules": SILENT_HIGH_TOUCH}, DAY1) == 2
+    assert SegmentMembership.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_recompute_is_recorded_on_the_run_with_its_error(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("engine unreachable")
+
+    monkeypatch.setattr(services, "compute_metrics", broken)
+    run = AnalyticsRun.objects.create(as_of=DAY1)
+    with pytest.raises(RuntimeError):
+        services.run_recompute(run)
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert "engine unreachable" in run.error
+    assert run.finished_at is not None
+
+
+@pytest.mark.django_db
+def test_a_segment_naming_an_unknown_metric_or_attribute_is_refused_and_nothing_is_saved():
+    rules = {
+        "match": "any",
+        "rules": [
+            {"type": "metric", "metric": "no_such_metric", "op": "gt", "value": 1},
+            {"type": "attribute", "field": "shoe_size", "op": "eq", "value": "27"},
+        ],
+    }
+    with pytest.raises(services.SpecError) as refused:
+        services.save_segment(None, name="", rules=rules)
+    messages = " ".join(message for _, message in refused.value.errors)
+    assert "no_such_metric" in messages and "shoe_size" in messages
+    assert [field for field, _ in refused.value.errors][0] == "name"
+    assert not services.Segment.objects.exists()
