@@ -132,3 +132,29 @@ def test_a_segment_naming_an_unknown_metric_or_attribute_is_refused_and_nothing_
     assert "no_such_metric" in messages and "shoe_size" in messages
     assert [field for field, _ in refused.value.errors][0] == "name"
     assert not services.Segment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_scheduler_queues_one_recompute_a_day_after_three_in_the_morning_japan_time(
+    django_capture_on_commit_callbacks,
+):
+    before = dt.datetime(2026, 11, 25, 2, 59, tzinfo=JST)
+    after = dt.datetime(2026, 11, 25, 3, 0, tzinfo=JST)
+    with django_capture_on_commit_callbacks():
+        assert services.due_recompute(before) is None
+        first = services.due_recompute(after)
+        assert first is not None and first.as_of == DAY2 and first.scheduled
+        assert services.due_recompute(after + dt.timedelta(hours=5)) is None
+    AnalyticsRun.objects.create(as_of=dt.date(2026, 11, 26))  # a manual run does not stand in for the scheduled one
+    with django_capture_on_commit_callbacks():
+        assert services.due_recompute(after + dt.timedelta(days=1)) is not None
+    assert AnalyticsRun.objects.filter(scheduled=True).count() == 2
+
+
+@pytest.mark.django_db
+def test_two_schedulers_racing_for_the_same_day_queue_one_run():
+    from django.db import IntegrityError
+
+    AnalyticsRun.objects.create(as_of=DAY2, scheduled=True)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AnalyticsRun.objects.create(as_of=DAY2, scheduled=True)

@@ -144,6 +144,7 @@ class AnalyticsRun(models.Model):
     triggered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    scheduled = models.BooleanField(_("scheduled"), default=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
@@ -152,6 +153,12 @@ class AnalyticsRun(models.Model):
         verbose_name = _("analytics run")
         verbose_name_plural = _("analytics runs")
         ordering = ["-created_at", "-id"]
+        constraints = [
+            # However many schedulers run, the database lets only one of them queue a day's recompute.
+            models.UniqueConstraint(
+                fields=["as_of"], condition=models.Q(scheduled=True), name="one_scheduled_run_per_day"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.as_of} {self.get_status_display()}"

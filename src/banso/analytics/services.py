@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -359,8 +359,18 @@ def run_recompute(
 
 
 def due_recompute(now: dt.datetime | None = None, at: dt.time = dt.time(3, 0)) -> AnalyticsRun | None:
-    """The scheduler's question: once a day after `at` (Japan time), queue today's recompute if none exists."""
+    """The scheduler's question: once a day after `at` (Japan time), queue that day's recompute.
+
+    Safe with several schedulers: a unique constraint lets only one of them create the day's run."""
+    from .tasks import recompute
+
     now = timezone.localtime(now or timezone.now())
-    if now.time() < at or AnalyticsRun.objects.filter(as_of=now.date()).exists():
+    if now.time() < at or AnalyticsRun.objects.filter(as_of=now.date(), scheduled=True).exists():
         return None
-    return start_recompute(None, now.date())
+    try:
+        with transaction.atomic():
+            run = AnalyticsRun.objects.create(as_of=now.date(), scheduled=True)
+    except IntegrityError:
+        return None
+    transaction.on_commit(lambda: recompute.enqueue(run.pk))
+    return run
