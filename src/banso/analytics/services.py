@@ -13,6 +13,7 @@ import pyarrow as pa
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from banso.accounts.models import Account, EndUser
 from banso.activity import lake
@@ -374,3 +375,44 @@ def due_recompute(now: dt.datetime | None = None, at: dt.time = dt.time(3, 0)) -
         return None
     transaction.on_commit(lambda: recompute.enqueue(run.pk))
     return run
+
+
+def recompute_now(
+    as_of: dt.date | None = None, backend: Backend | None = None, echo: Callable[[str], None] | None = None
+) -> AnalyticsRun:
+    """Run a recompute here and now (the command line), recorded like a queued one; raises if it fails."""
+    run = AnalyticsRun.objects.create(as_of=as_of or timezone.localdate())
+    return run_recompute(run, backend, echo)
+
+
+def active_run() -> AnalyticsRun | None:
+    """The latest run still queued or running, if any: a second one would only repeat its work."""
+    return AnalyticsRun.objects.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).first()
+
+
+# Switching custom metrics off ----------------------------------------------------------------------
+
+
+def segments_using(key: str) -> list[Segment]:
+    """The active segments whose rules name the metric `key` (they stop working without it)."""
+    found = []
+    for segment in Segment.objects.filter(is_active=True):
+        try:
+            rules = segment_spec(segment).rules
+        except SpecError:
+            continue
+        if any(rule.metric == key for rule in _metric_rules(rules)):
+            found.append(segment)
+    return found
+
+
+def set_metric_active(actor: User | None, definition: MetricDefinition, active: bool) -> MetricDefinition:
+    """Switch a custom metric on or off; refused while an active segment's rules name it."""
+    if not active:
+        using = segments_using(definition.key)
+        if using:
+            names = pgettext("list separator", ", ").join(segment.name for segment in using)
+            raise SpecError([("is_active", _("Segments use this metric: %(names)s.") % {"names": names})])
+    MetricDefinition.objects.filter(pk=definition.pk).update(is_active=active, updated_at=timezone.now())
+    definition.is_active = active
+    return definition
