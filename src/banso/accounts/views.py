@@ -21,6 +21,7 @@ from banso.core.permissions import Capability, has_capability, requires
 from . import exports, services
 from .forms import AccountFilterForm, AccountForm, ContactForm, ContactLeftForm, ContractForm
 from .models import Account, Contact, Contract
+from .panels import panels_for
 
 # A search lists at most this many matches; past it the user is asked to narrow the search.
 SEARCH_CAP = 1000
@@ -127,6 +128,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "timeline": page,
         "can_edit": has_capability(request.user, Capability.EDIT_ACCOUNTS),
         "can_audit": has_capability(request.user, Capability.VIEW_AUDIT),
+        "panels": panels_for(request.user, account),
     }
     return render(request, "accounts/detail.html", context)
 
