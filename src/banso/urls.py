@@ -14,4 +14,5 @@ urlpatterns = [
     path("api/", api.urls),
     path("accounts/", include("banso.accounts.urls")),
     path("imports/", include("banso.activity.urls")),
+    path("analytics/", include("banso.analytics.urls")),
 ]

@@ -16,3 +16,8 @@ def register_event_kinds(labels: Mapping[str, str | Promise]) -> None:
 
 def event_kind_label(kind: str) -> str:
     return str(_EVENT_KINDS.get(kind, kind))
+
+
+def event_kinds() -> dict[str, str]:
+    """Every registered kind with its display name, in registration order (for pickers)."""
+    return {kind: str(label) for kind, label in _EVENT_KINDS.items()}
