@@ -5,6 +5,7 @@ from ninja import NinjaAPI
 
 from banso.accounts.api import router as accounts_router
 from banso.activity.api import router as activity_router
+from banso.analytics.api import router as analytics_router
 
 api = NinjaAPI(
     title="Banso API",
@@ -16,3 +17,4 @@ api = NinjaAPI(
 )
 api.add_router("/accounts", accounts_router)
 api.add_router("/imports", activity_router)
+api.add_router("/analytics", analytics_router)
