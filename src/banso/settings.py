@@ -163,6 +163,8 @@ BANSO_ANALYTICS_EVENTS_TABLE = env.str("BANSO_ANALYTICS_EVENTS_TABLE", default="
 # Threads DuckDB may use (default: all cores) and the memory it may take before spilling to disk.
 BANSO_DUCKDB_THREADS = env.int("BANSO_DUCKDB_THREADS", default=0)
 BANSO_DUCKDB_MEMORY_LIMIT = env.str("BANSO_DUCKDB_MEMORY_LIMIT", default="3GB")
+# `banso analytics scheduler` queues the day's recompute once it is past this time (Japan), HH:MM.
+BANSO_ANALYTICS_RECOMPUTE_AT = env.str("BANSO_ANALYTICS_RECOMPUTE_AT", default="03:00")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
