@@ -8,6 +8,12 @@ from banso.core.choices import Role
 from .core.factories import UserFactory
 
 
+@pytest.fixture(autouse=True)
+def _event_copy_in_tmp(settings, tmp_path):
+    """The analytics copy of events goes to a per-test folder, never the developer's var/events."""
+    settings.BANSO_EVENT_LAKE_DIR = tmp_path / "events"
+
+
 @pytest.fixture
 def user_with_role(db):
     def make(role: Role, **kwargs):

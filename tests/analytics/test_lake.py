@@ -205,3 +205,16 @@ def test_on_postgresql_a_sync_waits_for_an_import_still_in_flight_instead_of_ski
     syncer.join(timeout=30)
     assert copied == [20]
     assert len(_lake_ids(Path(settings.BANSO_EVENT_LAKE_DIR))) == 20
+
+
+@pytest.mark.django_db(transaction=True)
+def test_imported_events_reach_the_analytics_copy_as_soon_as_the_import_commits(tmp_path):
+    from banso.activity.services import import_path
+
+    AccountFactory(external_id="A1")
+    path = tmp_path / "events.csv"
+    rows = "".join(f"E{i},A1,login,2026-11-0{1 + i % 9} 09:00:00\n" for i in range(25))
+    path.write_text("external_id,account,kind,occurred_at\n" + rows, encoding="utf-8")
+    job = import_path("events", path, "crm")
+    assert job.status == "succeeded"
+    assert lake.row_count() == 25

@@ -276,6 +276,10 @@ def sync(
     progress: Callable[[int], None] | None = None, batch_rows: int = SYNC_BATCH_ROWS, root: Path | None = None
 ) -> int:
     """Copy the app database's committed events not yet in the dataset; returns how many were copied."""
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        # Inside a transaction that wrote events, the highest id read here could cover ids that the copy's
+        # own connection cannot see yet, and skip them for good. Callers use transaction.on_commit.
+        raise RuntimeError("lake.sync() must run outside a transaction")
     root = root or lake_dir()
     copied = 0
     with _writing(root) as manifest:

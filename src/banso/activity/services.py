@@ -1,6 +1,7 @@
 """Import jobs: storing an upload, running it inline or as a task, and publishing its progress."""
 
 import json
+import logging
 import os
 import uuid
 from collections.abc import Callable
@@ -16,8 +17,11 @@ from django.utils.translation import gettext as _
 
 from banso.core.models import User
 
+from . import lake
 from .importing import ImportRefused, ImportResult, import_bytes, row_error, spec_for
-from .models import ImportJob, ImportStatus
+from .models import ImportEntity, ImportJob, ImportStatus
+
+logger = logging.getLogger(__name__)
 
 PROGRESS_SUFFIX = ".progress"
 
@@ -157,6 +161,9 @@ def run_job(job: ImportJob, *, echo: Callable[[int, int], None] | None = None) -
 
 
 def _finish(job: ImportJob, result: ImportResult) -> None:
+    if job.entity == ImportEntity.EVENTS and result.created:
+        # New events reach the analytics copy at once, so segment previews and counts include them.
+        transaction.on_commit(_copy_new_events)
     job.status = ImportStatus.SUCCEEDED
     job.total_rows = result.total_rows
     job.processed_rows = result.total_rows
@@ -166,6 +173,13 @@ def _finish(job: ImportJob, result: ImportResult) -> None:
     job.errors = []
     job.finished_at = timezone.now()
     job.save()
+
+
+def _copy_new_events() -> None:
+    try:
+        lake.sync()
+    except Exception:  # the copy catches up at the next sync or recompute; the import itself succeeded
+        logger.exception("copying new events to the analytics copy failed")
 
 
 def _finish_refused(job: ImportJob, refused: ImportRefused) -> None:
