@@ -157,12 +157,43 @@ def _check_value(op: str, value: Any, *, numeric: bool) -> None:
         raise ValueError(_("“%(op)s” takes one value.") % {"op": op})
 
 
+def _message(item: Any) -> str:
+    """Pydantic's message in the user's language for the errors a person can make; the rules' own
+    messages (raised as ValueError above) are translated where they are raised."""
+    context = item.get("ctx") or {}
+    kind = item["type"]
+    if kind == "value_error":
+        return str(item["msg"]).removeprefix("Value error, ")
+    if kind == "too_short" and context.get("min_length") == 1:
+        return _("Give at least one.")
+    if kind == "too_long":
+        return _("At most %(n)s.") % {"n": context.get("max_length")}
+    if kind in ("greater_than_equal", "greater_than"):
+        return _("Enter %(n)s or more.") % {"n": context.get("ge", context.get("gt"))}
+    if kind in ("less_than_equal", "less_than"):
+        return _("Enter %(n)s or less.") % {"n": context.get("le", context.get("lt"))}
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return _("Enter a whole number.")
+    if kind in ("float_parsing", "float_type"):
+        return _("Enter a number.")
+    if kind in ("literal_error", "enum"):
+        return _("Choose one of: %(expected)s.") % {"expected": context.get("expected", "")}
+    if kind == "missing":
+        return _("This field is required.")
+    if kind == "extra_forbidden":
+        return _("Unknown field.")
+    if kind == "string_too_short":
+        return _("Enter a value.")
+    if kind == "string_too_long":
+        return _("At most %(n)s characters.") % {"n": context.get("max_length")}
+    return str(item["msg"])
+
+
 def _errors(error: ValidationError) -> list[tuple[str, str]]:
     found = []
     for item in error.errors():
         field = ".".join(str(part) for part in item["loc"] if not str(part).startswith("function-"))
-        message = item["msg"].removeprefix("Value error, ")
-        found.append((field, message))
+        found.append((field, _message(item)))
     return found
 
 
