@@ -68,7 +68,11 @@ class DuckDBBackend(Backend):
     uses_lake = True
 
     def __init__(self, root: Path | None = None) -> None:
-        options: dict[str, Any] = {"memory_limit": settings.BANSO_DUCKDB_MEMORY_LIMIT}
+        # Beyond the memory limit DuckDB spills to disk: under var/, not into the working directory.
+        options: dict[str, Any] = {
+            "memory_limit": settings.BANSO_DUCKDB_MEMORY_LIMIT,
+            "temp_directory": str(Path(settings.VAR_DIR) / "duckdb-tmp"),
+        }
         if settings.BANSO_DUCKDB_THREADS:
             options["threads"] = settings.BANSO_DUCKDB_THREADS
         super().__init__(ibis.duckdb.connect(**options))
