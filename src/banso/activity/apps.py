@@ -26,5 +26,11 @@ class ActivityConfig(AppConfig):
                 "visit": _("Visit"),
                 "application": _("Application"),
                 "inquiry": _("Inquiry"),
+                "interview": _("Interview"),
+                "offer": _("Offer"),
+                "click": _("Click"),
+                "conversion": _("Conversion"),
+                "touch": _("Touch"),
+                "client_report": _("Report to the client"),
             }
         )

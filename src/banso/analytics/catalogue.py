@@ -135,6 +135,35 @@ BUILTIN: tuple[CatalogueMetric, ...] = (
         window=D30,
     ),
     _m(
+        "bookings_30d_last_year",
+        _("Bookings, same 30 days a year earlier"),
+        COMMERCE,
+        aggregate="count",
+        kinds=["booking"],
+        window=Window(days=30, offset=365),
+    ),
+    _m("clicks_30d", _("Clicks, last 30 days"), COMMERCE, aggregate="count", kinds=["click"], window=D30),
+    _m(
+        "conversions_30d", _("Conversions, last 30 days"), COMMERCE, aggregate="count", kinds=["conversion"], window=D30
+    ),
+    _m("days_since_touch", _("Days since last touch"), VOICE, aggregate="days_since", kinds=["touch"]),
+    _m(
+        "interviews_30d",
+        _("Interviews held, last 30 days"),
+        RECRUITING,
+        aggregate="count",
+        kinds=["interview"],
+        window=D30,
+    ),
+    _m("offers_30d", _("Offers, last 30 days"), RECRUITING, aggregate="count", kinds=["offer"], window=D30),
+    _m(
+        "days_since_client_report",
+        _("Days since latest report to the client"),
+        RECRUITING,
+        aggregate="days_since",
+        kinds=["client_report"],
+    ),
+    _m(
         "applications_30d",
         _("Applications, last 30 days"),
         RECRUITING,
