@@ -132,7 +132,10 @@ class MetricForm(forms.Form):
         self.instance = instance
         if instance is not None and "initial" not in kwargs:
             kwargs["initial"] = self.initial_from(instance)
-        kwargs.setdefault("initial", {"subject": "account", "aggregate": "count", "window_days": 30, "is_active": True})
+        kwargs.setdefault(
+            "initial",
+            {"subject": "account", "aggregate": "count", "window_days": 30, "window_offset": 0, "is_active": True},
+        )
         super().__init__(*args, **kwargs)
         kinds = self.fields["kinds"]
         assert isinstance(kinds, forms.MultipleChoiceField)
@@ -231,6 +234,10 @@ class RuleRowForm(forms.Form):
         target = self.fields["target"]
         assert isinstance(target, forms.ChoiceField)
         target.choices = target_choices(subject, extra_metrics)
+
+    @property
+    def uses_custom_attribute(self) -> bool:
+        return self["target"].value() == f"attr:{CUSTOM_ATTRIBUTE}"
 
     def rule(self) -> dict[str, Any] | None:
         """The condition as data (`specs.MetricRule` / `AttributeRule`), or None after marking the field."""

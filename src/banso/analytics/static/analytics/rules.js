@@ -9,7 +9,7 @@
     var value = row.querySelector("input[name$='-value']");
     if (!target) return;
     var choice = target.value;
-    if (keyBox) keyBox.hidden = choice !== "attr:attributes.";
+    if (keyBox) keyBox.classList.toggle("unused", choice !== "attr:attributes.");
     if (value) {
       var list = choice.indexOf("attr:") === 0 ? "values-" + choice.slice(5) : "";
       if (list && document.getElementById(list)) value.setAttribute("list", list);
