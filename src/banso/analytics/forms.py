@@ -379,8 +379,9 @@ class SegmentEditor:
         self.rows: BaseRuleFormSet = RuleFormSet(
             data,
             prefix="rules",
-            initial=(rows or []) if segment else [{"op": "gte"}],
-            form_kwargs={"subject": subject, "extra_metrics": extra},
+            initial=None if data is not None else (rows or []) if segment else [{"op": "gte"}],
+            # Every row posted is a condition to check, even one equal to the rule it was shown with.
+            form_kwargs={"subject": subject, "extra_metrics": extra, "empty_permitted": False},
         )
         self.builder_errors: list[str] = []
 
