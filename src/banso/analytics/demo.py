@@ -20,7 +20,7 @@ from banso.core.demo import DEMO_SOURCE, DemoContext
 from . import services
 from .models import MetricDefinition, MetricValue, Segment
 
-CUSTOM_METRIC = {
+CUSTOM_METRIC: dict[str, Any] = {
     "key": "report_exports_7d",
     "label": "レポート出力（直近7日）",
     "description": "週次の定例報告に使われているかを見る指標。",

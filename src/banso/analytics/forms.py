@@ -237,7 +237,7 @@ class RuleRowForm(forms.Form):
 
     @property
     def uses_custom_attribute(self) -> bool:
-        return self["target"].value() == f"attr:{CUSTOM_ATTRIBUTE}"
+        return bool(self["target"].value() == f"attr:{CUSTOM_ATTRIBUTE}")
 
     def rule(self) -> dict[str, Any] | None:
         """The condition as data (`specs.MetricRule` / `AttributeRule`), or None after marking the field."""

@@ -15,8 +15,7 @@ def account_card(account: Account) -> dict[str, Any]:
         "computed": found.as_of is not None,
         "as_of": found.as_of,
         "metrics": [
-            {"key": m.key, "label": m.label, "text": describe.metric_value_text(m.value, m.spec)}
-            for m in found.metrics
+            {"key": m.key, "label": m.label, "text": describe.metric_value_text(m.value, m.spec)} for m in found.metrics
         ],
         "segments": found.segments,
     }
