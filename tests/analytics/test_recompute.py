@@ -130,7 +130,7 @@ def test_a_segment_naming_an_unknown_metric_or_attribute_is_refused_and_nothing_
         services.save_segment(None, name="", rules=rules)
     messages = " ".join(message for _, message in refused.value.errors)
     assert "no_such_metric" in messages and "shoe_size" in messages
-    assert [field for field, _ in refused.value.errors][0] == "name"
+    assert refused.value.errors[0][0] == "name"
     assert not services.Segment.objects.exists()
 
 
@@ -158,3 +158,36 @@ def test_two_schedulers_racing_for_the_same_day_queue_one_run():
     AnalyticsRun.objects.create(as_of=DAY2, scheduled=True)
     with pytest.raises(IntegrityError), transaction.atomic():
         AnalyticsRun.objects.create(as_of=DAY2, scheduled=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broken_segment_is_reported_on_the_run_and_does_not_stop_the_others():
+    from banso.analytics.models import Segment
+
+    account = AccountFactory(tier=TouchTier.HIGH)
+    good = services.save_segment(None, name="沈黙", rules=SILENT_HIGH_TOUCH)
+    # Saved before the metric it names was removed (e.g. through the admin site).
+    Segment.objects.create(
+        name="壊れた条件",
+        subject_type="account",
+        rules={"match": "all", "rules": [{"type": "metric", "metric": "gone_metric", "op": "gt", "value": 1}]},
+    )
+    run = recompute(DAY1)
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert "壊れた条件" in run.error and "gone_metric" in run.error
+    assert run.segments_refreshed == 1
+    assert list(good.memberships.values_list("subject_id", flat=True)) == [account.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_values_are_not_written_for_an_account_deleted_after_its_events_were_copied():
+    kept, deleted = AccountFactory(), AccountFactory()
+    log_in(kept.pk, DAY1)
+    log_in(deleted.pk, DAY1)
+    lake.sync()
+    deleted_pk = deleted.pk
+    deleted.delete()
+    recompute(DAY1)
+    assert values_on("account", kept.pk)["logins_30d"] == 1
+    assert values_on("account", deleted_pk) == {}

@@ -182,7 +182,7 @@ def append(table: pa.Table, root: Path | None = None) -> int:
     with _writing(root) as manifest:
         manifest.files.extend(_write_files(root, table))
         _commit(root, manifest)
-    return table.num_rows
+    return int(table.num_rows)
 
 
 def committed_bound() -> int:
@@ -246,7 +246,7 @@ def _fetch_between(reader: Any | None, after: int, upto: int, limit: int) -> pa.
             cursor.execute(select.format("%s", "%s", "%s"), [after, upto, limit])
             rows = cursor.fetchall()
         names = ("id", "source", "account_id", "end_user_id", "kind", "occurred_at", "value")
-        columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+        columns: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [() for _ in names]
         table = pa.table(
             {
                 name: pa.array(list(column)) if column else pa.array([], pa.string())

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,7 +23,7 @@ from banso.core.models import User
 from .backends import Backend, get_backend
 from .catalogue import BUILTIN, BUILTIN_KEYS, CatalogueMetric
 from .engine import can_match_without_events, metric_table, plan_segment, segment_members
-from .models import AnalyticsRun, MetricDefinition, RunStatus, Segment, SegmentMembership
+from .models import AnalyticsRun, MetricDefinition, RunStatus, Segment, SegmentMembership, SubjectType
 from .specs import (
     AttributeRule,
     Group,
@@ -139,7 +140,8 @@ class SegmentQuery:
         plan = plan_segment(self.spec.rules, {k: m.spec for k, m in catalogue(self.spec.subject).items()})
         attributes = _attribute_rules(self.spec.rules)
         needs_subjects = bool(attributes) or can_match_without_events(plan)
-        subjects, columns = (None, {})
+        subjects: Any = None
+        columns: dict[str, str] = {}
         if needs_subjects:
             subjects, columns = _subjects_table(self.spec.subject, attributes, self.backend)
         return segment_members(
@@ -221,9 +223,9 @@ def check_segment(data: Any) -> SegmentSpec:
             errors.append(("rules", _("Unknown metric “%(key)s” for these members.") % {"key": rule.metric}))
         if isinstance(rule.metric, MetricSpec) and rule.metric.subject != spec.subject:
             errors.append(("rules", _("A metric in the rules is about different members than the segment.")))
-    for rule in _attribute_rules(spec.rules):
-        if rule.field not in SUBJECT_FIELDS[spec.subject] and not rule.field.startswith("attributes."):
-            errors.append(("rules", _("Unknown attribute “%(field)s”.") % {"field": rule.field}))
+    for attribute in _attribute_rules(spec.rules):
+        if attribute.field not in SUBJECT_FIELDS[spec.subject] and not attribute.field.startswith("attributes."):
+            errors.append(("rules", _("Unknown attribute “%(field)s”.") % {"field": attribute.field}))
     if errors:
         raise SpecError(errors)
     return spec
@@ -313,6 +315,17 @@ def _progress(run: AnalyticsRun, percent: int, step: str, **counts: int) -> None
     AnalyticsRun.objects.filter(pk=run.pk).update(percent=percent, step=step, **counts)
 
 
+class SegmentsFailed(Exception):
+    def __init__(self, failures: list[str]) -> None:
+        super().__init__(_("Segments not refreshed: %(list)s") % {"list": "; ".join(failures)})
+
+
+def _existing_subjects(subject: Subject, table: pa.Table) -> pa.Table:
+    """Drop subjects deleted from the app database whose events the Parquet copy still holds."""
+    existing = pa.array(SUBJECT_MODELS[subject].objects.values_list("id", flat=True), pa.int64())
+    return table.filter(pc.is_in(table["subject_id"], value_set=existing))
+
+
 def run_recompute(
     run: AnalyticsRun, backend: Backend | None = None, echo: Callable[[str], None] | None = None
 ) -> AnalyticsRun:
@@ -334,22 +347,35 @@ def run_recompute(
             copied = lake.sync(progress=lambda n: step(5, _("Copying new events: %(n)s") % {"n": f"{n:,}"}))
             step(20, _("Events copied"), events_synced=copied)
         written = 0
-        for percent, subject in ((25, "account"), (55, "end_user")):
+        subjects: tuple[tuple[int, Subject], ...] = ((25, "account"), (55, "end_user"))
+        for percent, subject in subjects:
             metrics = {key: metric.spec for key, metric in catalogue(subject).items()}
             if not metrics:
                 continue
-            step(percent, _("Computing %(n)s metrics for %(subject)s") % {"n": len(metrics), "subject": subject})
-            table = compute_metrics(subject, run.as_of, metrics, backend)  # type: ignore[arg-type]
-            written += write_values(subject, run.as_of, table, metrics)  # type: ignore[arg-type]
+            label = SubjectType(subject).label
+            step(percent, _("Computing %(n)s metrics for %(subject)s") % {"n": len(metrics), "subject": label})
+            table = _existing_subjects(subject, compute_metrics(subject, run.as_of, metrics, backend))
+            written += write_values(subject, run.as_of, table, metrics)
             step(percent + 25, _("Metric values written"), values_written=written)
         segments = list(Segment.objects.filter(is_active=True))
+        failed: list[str] = []
         for index, segment in enumerate(segments):
             step(80 + 19 * index // max(len(segments), 1), _("Refreshing segment “%(name)s”") % {"name": segment.name})
-            refresh_segment(segment, run.as_of, backend)
-            run.segments_refreshed = index + 1
-            AnalyticsRun.objects.filter(pk=run.pk).update(segments_refreshed=index + 1)
+            try:
+                refresh_segment(segment, run.as_of, backend)
+            except (SpecError, KeyError, ValueError) as error:
+                # One broken segment (e.g. naming a metric switched off in the admin) must not stop the others.
+                failed.append(f"{segment.name}: {error}")
+                continue
+            run.segments_refreshed += 1
+            AnalyticsRun.objects.filter(pk=run.pk).update(segments_refreshed=run.segments_refreshed)
+        if failed:
+            raise SegmentsFailed(failed)
         run.status = RunStatus.SUCCEEDED
         step(100, _("Done"))
+    except SegmentsFailed as error:
+        run.status, run.error = RunStatus.FAILED, str(error)
+        step(100, _("Done, but some segments could not be refreshed"))
     except Exception as error:  # the run records any failure for the page, then the worker logs it
         run.status, run.error = RunStatus.FAILED, f"{type(error).__name__}: {error}"
         raise
