@@ -223,7 +223,7 @@ def list_metrics(
 @router.post("/metrics", response={201: MetricOut, 422: ErrorOut}, auth=MANAGE)
 def create_metric(request: HttpRequest, payload: MetricIn) -> Status[dict[str, Any]]:
     try:
-        definition = services.save_custom_metric(_actor(request), **payload.dict())
+        definition = services.save_custom_metric(_actor(request), via="api", **payload.dict())
     except SpecError as error:
         return _refused(error)
     return Status(201, _definition_out(definition))
@@ -238,10 +238,10 @@ def update_metric(request: HttpRequest, key: str, payload: MetricUpdate) -> Stat
     try:
         with transaction.atomic():
             services.save_custom_metric(
-                _actor(request), key=key, instance=definition, **{**data, "is_active": definition.is_active}
+                _actor(request), key=key, instance=definition, via="api", **{**data, "is_active": definition.is_active}
             )
             if data["is_active"] != definition.is_active:
-                services.set_metric_active(_actor(request), definition, data["is_active"])
+                services.set_metric_active(_actor(request), definition, data["is_active"], via="api")
     except SpecError as error:
         return _refused(error)
     definition.refresh_from_db()
@@ -272,7 +272,7 @@ def list_segments(request: HttpRequest) -> list[Segment]:
 def create_segment(request: HttpRequest, payload: SegmentIn) -> Status[Any]:
     """Define a segment; its members are found by the next recompute or a refresh."""
     try:
-        segment = services.save_segment(_actor(request), **payload.dict())
+        segment = services.save_segment(_actor(request), via="api", **payload.dict())
     except SpecError as error:
         return _refused(error)
     return Status(201, segment)
@@ -300,7 +300,7 @@ def get_segment(request: HttpRequest, segment_id: int) -> Segment:
 def update_segment(request: HttpRequest, segment_id: int, payload: SegmentIn) -> Status[Any]:
     segment = get_object_or_404(Segment, pk=segment_id)
     try:
-        segment = services.save_segment(_actor(request), instance=segment, **payload.dict())
+        segment = services.save_segment(_actor(request), instance=segment, via="api", **payload.dict())
     except SpecError as error:
         return _refused(error)
     return Status(200, segment)

@@ -18,7 +18,9 @@ from django.utils.translation import pgettext
 
 from banso.accounts.models import Account, EndUser
 from banso.activity import lake
+from banso.core.choices import AuditAction
 from banso.core.models import User
+from banso.core.services import record_change, snapshot
 
 from .backends import Backend, get_backend
 from .catalogue import BUILTIN, BUILTIN_KEYS, CatalogueMetric
@@ -58,6 +60,21 @@ def catalogue(subject: Subject | None = None, *, include_inactive: bool = False)
     return found
 
 
+AUDITED_METRIC_FIELDS = ("label", "description", "spec", "is_active")
+AUDITED_SEGMENT_FIELDS = ("name", "description", "subject_type", "rules", "is_active")
+
+
+def _save_audited(obj: MetricDefinition | Segment, fields: tuple[str, ...], actor: User | None, via: str) -> None:
+    """Save a definition and log who changed what: metrics and segments decide what teams act on."""
+    created = obj.pk is None
+    before = None if created else snapshot(type(obj).objects.get(pk=obj.pk), fields)
+    obj.save()
+    action = AuditAction.CREATE if created else AuditAction.UPDATE
+    record_change(
+        actor=actor, obj=obj, action=action, before=before, after=snapshot(obj, fields), account_id=None, via=via
+    )
+
+
 def save_custom_metric(
     actor: User | None,
     *,
@@ -67,6 +84,7 @@ def save_custom_metric(
     description: str = "",
     is_active: bool = True,
     instance: MetricDefinition | None = None,
+    via: str = "ui",
 ) -> MetricDefinition:
     """Validate and store a custom metric; raises SpecError naming each bad field."""
     errors: list[tuple[str, str]] = []
@@ -91,7 +109,7 @@ def save_custom_metric(
     definition.spec = parsed.model_dump(mode="json", exclude_defaults=True)
     definition.is_active = is_active
     definition.updated_at = timezone.now()
-    definition.save()
+    _save_audited(definition, AUDITED_METRIC_FIELDS, actor, via)
     return definition
 
 
@@ -246,6 +264,7 @@ def save_segment(
     description: str = "",
     is_active: bool = True,
     instance: Segment | None = None,
+    via: str = "ui",
 ) -> Segment:
     errors: list[tuple[str, str]] = []
     if not name.strip():
@@ -263,7 +282,7 @@ def save_segment(
     segment.subject_type = subject_type
     segment.rules = spec.rules.model_dump(mode="json")  # keeps each rule's "type", which parsing needs
     segment.updated_at = timezone.now()
-    segment.save()
+    _save_audited(segment, AUDITED_SEGMENT_FIELDS, actor, via)
     return segment
 
 
@@ -432,13 +451,15 @@ def segments_using(key: str) -> list[Segment]:
     return found
 
 
-def set_metric_active(actor: User | None, definition: MetricDefinition, active: bool) -> MetricDefinition:
+def set_metric_active(
+    actor: User | None, definition: MetricDefinition, active: bool, *, via: str = "ui"
+) -> MetricDefinition:
     """Switch a custom metric on or off; refused while an active segment's rules name it."""
     if not active:
         using = segments_using(definition.key)
         if using:
             names = pgettext("list separator", ", ").join(segment.name for segment in using)
             raise SpecError([("is_active", _("Segments use this metric: %(names)s.") % {"names": names})])
-    MetricDefinition.objects.filter(pk=definition.pk).update(is_active=active, updated_at=timezone.now())
-    definition.is_active = active
+    definition.is_active, definition.updated_at = active, timezone.now()
+    _save_audited(definition, AUDITED_METRIC_FIELDS, actor, via)
     return definition
