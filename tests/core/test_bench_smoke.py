@@ -45,3 +45,35 @@ def test_bench_import_smoke(tmp_path):
     assert figures.keys() >= {"rows", "rows_per_s", "peak_rss_mib"}
     assert figures["rows"] == 1000
     assert figures["rows_per_s"] > 0 and figures["peak_rss_mib"] > 0
+
+
+def _run_bench(name, tmp_path, timeout=120):
+    env = {**os.environ, "BANSO_VAR_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "banso.cli", "bench", name, "--scale", "0.001"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_bench_metrics_smoke(tmp_path):
+    figures = _run_bench("metrics", tmp_path)
+    assert figures.keys() >= {"accounts", "events", "metrics", "seconds", "peak_rss_mib", "pandas_seconds"}
+    assert "ratio_vs_pandas" in figures
+    assert (figures["accounts"], figures["events"], figures["metrics"]) == (100, 50_000, 20)
+    assert figures["baseline"] == "ok" and figures["results_match"] is True
+    assert figures["values_written"] == figures["values_stored"] > 0
+
+
+def test_bench_segment_smoke(tmp_path):
+    figures = _run_bench("segment", tmp_path)
+    assert figures.keys() >= {"end_users", "events", "seconds", "pandas_seconds", "ratio_vs_pandas"}
+    assert figures["end_users"] == 5_000 and figures["visits"] == 200_000
+    assert figures["baseline"] == "ok" and figures["results_match"] is True
+    assert figures["members"] == figures["pandas_members"] > 0
