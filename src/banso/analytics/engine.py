@@ -90,12 +90,11 @@ def _finish(table: ir.Table, key: str, spec: MetricSpec, as_of: dt.date) -> ir.V
         seconds = last.epoch_seconds().cast("float64").floor().cast("int64")
         return ((ibis.literal(end, type="int64") - seconds - 1) // SECONDS_PER_DAY).cast("int64")
     if spec.aggregate == "trend":
-        now, before = table[f"{key}__now"], table[f"{key}__before"]
+        now, before = table[f"{key}__now"].fill_null(0), table[f"{key}__before"].fill_null(0)
         # Percent change. Both counts are whole numbers, so every engine's IEEE division gives the same double.
         change = (now - before).cast("float64") * 100.0 / before.cast("float64")
         return ibis.ifelse(before == 0, ibis.null("float64"), change)
-    value = table[f"{key}__"]
-    return value.fill_null(0) if spec.aggregate == "sum" else value
+    return table[f"{key}__"].fill_null(0)  # counts and sums over nothing are 0
 
 
 def _scope(events: ir.Table, metrics: Mapping[str, MetricSpec], subject: Subject, as_of: dt.date) -> ir.Table:
@@ -103,6 +102,11 @@ def _scope(events: ir.Table, metrics: Mapping[str, MetricSpec], subject: Subject
     back to the longest window. Engines push this into the scan (Parquet row groups and partitions)."""
     kinds = sorted({kind for spec in metrics.values() for kind in spec.kinds})
     condition = events[SUBJECT_COLUMN[subject]].notnull() & events.kind.isin(kinds)
+    if all(spec.at_accounts for spec in metrics.values()):
+        # Every metric looks at given accounts only ("visited merchant X"): read no other account's events
+        # (measured: the segment benchmark's query 1.8 s -> 0.7 s over 200M events).
+        accounts = sorted({account for spec in metrics.values() for account in spec.at_accounts})
+        condition &= events.account_id.isin(accounts)
     condition &= events.occurred_at < _instant(as_of + dt.timedelta(days=1))
     lookbacks = [spec.lookback_days for spec in metrics.values()]
     if None not in lookbacks:
@@ -111,10 +115,83 @@ def _scope(events: ir.Table, metrics: Mapping[str, MetricSpec], subject: Subject
     return events.filter(condition)
 
 
-def metric_table(events: ir.Table, metrics: Mapping[str, MetricSpec], subject: Subject, as_of: dt.date) -> ir.Table:
-    """One row per subject that has any event in scope: `subject_id` and one column per metric.
+DISTINCT = ("distinct_end_users", "distinct_accounts")
 
-    Subjects without such events are absent; their values are each spec's `empty_value`.
+
+def _per_kind(scoped: ir.Table, metrics: Mapping[str, MetricSpec], as_of: dt.date) -> ir.Table:
+    """Counts, sums and last times over whole kinds, in two steps: per (subject, kind) and window, then per
+    subject and metric. Each event is tested against the few distinct windows instead of every metric's
+    kinds and window (measured on 50M events: the 18 such metrics 7.7 s -> 4.7 s)."""
+    windows: dict[Window | None, str] = {}
+
+    def column(prefix: str, window: Window | None) -> str:
+        return f"{prefix}_{windows.setdefault(window, f'w{len(windows)}')}"
+
+    raw: dict[str, ir.Scalar] = {}
+    for spec in metrics.values():
+        window = spec.window
+        if spec.aggregate in ("count", "trend"):
+            assert window is not None
+            for each in (window, window.previous()) if spec.aggregate == "trend" else (window,):
+                raw[column("c", each)] = scoped.kind.count(where=_in_window(scoped, each, as_of))
+        elif spec.aggregate == "sum":
+            assert window is not None
+            raw[column("s", window)] = scoped.value.sum(where=_in_window(scoped, window, as_of))
+        elif spec.aggregate == "days_since":
+            where = None if window is None else _in_window(scoped, window, as_of)
+            raw[column("l", window)] = scoped.occurred_at.max(where=where)
+    per_kind = scoped.group_by("subject_id", "kind").aggregate(**raw)
+
+    totals: dict[str, ir.Scalar] = {}
+    for key, spec in metrics.items():
+        window = spec.window
+        kinds = per_kind.kind.isin(list(spec.kinds)) if len(spec.kinds) > 1 else per_kind.kind == spec.kinds[0]
+        if spec.aggregate == "count":
+            totals[f"{key}__"] = per_kind[column("c", window)].sum(where=kinds)
+        elif spec.aggregate == "sum":
+            totals[f"{key}__"] = per_kind[column("s", window)].sum(where=kinds)
+        elif spec.aggregate == "trend":
+            assert window is not None
+            totals[f"{key}__now"] = per_kind[column("c", window)].sum(where=kinds)
+            totals[f"{key}__before"] = per_kind[column("c", window.previous())].sum(where=kinds)
+        elif spec.aggregate == "days_since":
+            totals[f"{key}__last"] = per_kind[column("l", window)].max(where=kinds)
+    grouped = per_kind.group_by("subject_id").aggregate(**totals)
+    return grouped.select("subject_id", **{key: _finish(grouped, key, spec, as_of) for key, spec in metrics.items()})
+
+
+def _direct(scoped: ir.Table, metrics: Mapping[str, MetricSpec], as_of: dt.date) -> ir.Table:
+    """Conditional aggregates of the events themselves, for metrics that also filter by account."""
+    raw: dict[str, ir.Scalar] = {}
+    for key, spec in metrics.items():
+        for suffix, expression in _aggregate(scoped, spec, as_of).items():
+            raw[f"{key}__{suffix}"] = expression
+    grouped = scoped.group_by("subject_id").aggregate(**raw)
+    return grouped.select("subject_id", **{key: _finish(grouped, key, spec, as_of) for key, spec in metrics.items()})
+
+
+def _distinct(scoped: ir.Table, key: str, spec: MetricSpec, as_of: dt.date) -> ir.Table:
+    """A distinct count on its own, its filter in the WHERE clause: engines plan a filtered COUNT(DISTINCT)
+    inside a bigger aggregate as a grouping of every row (measured: 15.0 s -> 8.1 s with two of them)."""
+    assert spec.window is not None
+    rows = scoped.filter(_matches(scoped, spec) & _in_window(scoped, spec.window, as_of))
+    counted = rows.end_user_id if spec.aggregate == "distinct_end_users" else rows.account_id
+    return rows.group_by("subject_id").aggregate(**{key: counted.nunique()})
+
+
+def _outer_join(left: ir.Table, right: ir.Table) -> ir.Table:
+    """Subjects of either side, with both sides' columns (empty where a side has no row)."""
+    # Both sides come from the same events: Ibis needs them as distinct relations (views) to join them.
+    left, right = left.view(), right.rename(subject_id_r="subject_id").view()
+    joined = left.outer_join(right, [("subject_id", "subject_id_r")])
+    columns = [c for c in joined.columns if c not in ("subject_id", "subject_id_r")]
+    return joined.select(ibis.coalesce(joined.subject_id, joined.subject_id_r).name("subject_id"), *columns)
+
+
+def metric_table(events: ir.Table, metrics: Mapping[str, MetricSpec], subject: Subject, as_of: dt.date) -> ir.Table:
+    """One row per subject with a value in any of `metrics`: `subject_id` and one column per metric.
+
+    A subject that is absent, or whose column is empty, has that metric's `empty_value`.
     """
     if not metrics:
         raise ValueError("no metrics to compute")
@@ -122,12 +199,23 @@ def metric_table(events: ir.Table, metrics: Mapping[str, MetricSpec], subject: S
     if wrong:
         raise ValueError(f"metrics {wrong} are not about {subject}")
     scoped = _scope(events, metrics, subject, as_of)
-    raw: dict[str, ir.Scalar] = {}
-    for key, spec in metrics.items():
-        for suffix, expression in _aggregate(scoped, spec, as_of).items():
-            raw[f"{key}__{suffix}"] = expression
-    grouped = scoped.group_by(subject_id=scoped[SUBJECT_COLUMN[subject]]).aggregate(**raw)
-    return grouped.select("subject_id", **{key: _finish(grouped, key, spec, as_of) for key, spec in metrics.items()})
+    scoped = scoped.mutate(subject_id=scoped[SUBJECT_COLUMN[subject]])
+    whole = {k: spec for k, spec in metrics.items() if spec.aggregate not in DISTINCT and not spec.at_accounts}
+    filtered = {k: spec for k, spec in metrics.items() if spec.aggregate not in DISTINCT and spec.at_accounts}
+    parts = [_per_kind(scoped, whole, as_of)] if whole else []
+    if filtered:
+        parts.append(_direct(scoped, filtered, as_of))
+    parts += [_distinct(scoped, key, spec, as_of) for key, spec in metrics.items() if spec.aggregate in DISTINCT]
+    table = parts[0]
+    for part in parts[1:]:
+        table = _outer_join(table, part)
+    return table.select(
+        "subject_id",
+        **{
+            key: table[key] if spec.empty_value is None else table[key].fill_null(spec.empty_value)
+            for key, spec in metrics.items()
+        },
+    )
 
 
 # Segments ------------------------------------------------------------------------------------------

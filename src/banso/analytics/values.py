@@ -92,7 +92,9 @@ def write_values(subject: Subject, as_of: dt.date, table: pa.Table, metrics: Map
     changed = changed.filter(pl.col("id").is_not_null() | ~pl.col("value").eq_missing(pl.col("empty")))
     same_day = changed.filter(pl.col("valid_from") == as_of)["id"].to_list()
     to_close = changed.filter(pl.col("valid_from") < as_of)["id"].to_list()
-    inserts = changed.select("subject_id", "metric", "value")
+    # In the unique index's order: random order cost three times as much (measured: 1.26M values into SQLite
+    # 17 s unsorted, 5.3 s sorted; PostgreSQL COPY 14 s and 9.4 s).
+    inserts = changed.select("subject_id", "metric", "value").sort("subject_id", "metric")
     with transaction.atomic(), connection.cursor() as cursor:
         for start in range(0, len(same_day), ID_BATCH):
             chunk = same_day[start : start + ID_BATCH]
