@@ -80,9 +80,7 @@ def test_error_report_downloads_as_csv_with_bom(client_as):
 def test_large_upload_runs_as_a_background_task(client_as, django_capture_on_commit_callbacks):
     AccountFactory(external_id="A1")
     client = client_as(Role.OPS_MANAGER)
-    data = csv_bytes(
-        "external_id,account,kind,occurred_at", *(f"E{i},A1,login,2024-04-01 09:00:00" for i in range(30))
-    )
+    data = csv_bytes("external_id,account,kind,occurred_at", *(f"E{i},A1,login,2024-04-01 09:00:00" for i in range(30)))
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = upload(client, data, name="events.csv", entity="events")
     # Queued once the job row is committed; once the worker's import commits, its events are copied for analytics.

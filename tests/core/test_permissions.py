@@ -78,9 +78,7 @@ def test_every_api_operation_requires_a_role():
         assert kinds == {TokenAuth, BrowserSessionAuth}, path
 
 
-@pytest.mark.parametrize(
-    ("path", "operation"), OPERATIONS, ids=[f"{o.methods[0]} {p}" for p, o in OPERATIONS]
-)
+@pytest.mark.parametrize(("path", "operation"), OPERATIONS, ids=[f"{o.methods[0]} {p}" for p, o in OPERATIONS])
 def test_api_operation_refuses_anonymous_and_roles_without_the_capability(path, operation, client, user_with_role):
     url = "/api" + _concrete(path.lstrip("/"))
     method = operation.methods[0].lower()

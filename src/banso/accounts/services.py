@@ -382,9 +382,7 @@ def update_contract(contract: Contract, actor: User | None, *, via: str = "ui", 
             if "churn_reason" not in changes:
                 locked.churn_reason = ""
         _check_contract(locked, explicit_churn_date="churned_on" in changes)
-        if _save_audited(
-            locked, before, CONTRACT_EDITABLE_FIELDS, actor=actor, via=via, account_id=locked.account_id
-        ):
+        if _save_audited(locked, before, CONTRACT_EDITABLE_FIELDS, actor=actor, via=via, account_id=locked.account_id):
             refresh_rollups([locked.account_id])
     return locked
 

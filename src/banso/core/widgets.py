@@ -16,9 +16,7 @@ class PlainSelect(forms.Select):
     CSMs in an owner filter that was most of the account list's time. Option groups are not supported.
     """
 
-    def render(
-        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
-    ) -> SafeString:
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> SafeString:
         final_attrs = self.build_attrs(self.attrs, {**(attrs or {}), "name": name})
         values = value if isinstance(value, list | tuple) else [value]
         selected = {str(v) for v in values if v is not None and v != ""}

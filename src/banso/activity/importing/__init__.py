@@ -7,7 +7,6 @@ transaction: new records are created, changed ones updated, identical ones left 
 same file twice changes nothing. Events are insert-only through the event store.
 """
 
-
 from .checking import Checked, check
 from .reading import decode_to_utf8, frame_from_records, read_csv, read_file, read_xlsx
 from .specs import SPECS, Column, EntitySpec, ImportRefused, ImportResult, Progress, row_error, spec_for
