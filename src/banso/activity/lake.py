@@ -31,7 +31,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import polars as pl
 import pyarrow as pa
@@ -39,6 +38,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from django.conf import settings
 from django.db import connection
+
+from banso.core import arrowdb
 
 from .models import Event
 from .store import EVENT_WRITE_LOCK
@@ -206,28 +207,6 @@ def committed_bound() -> int:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [EVENT_WRITE_LOCK])
 
 
-def _adbc_connection() -> Any | None:
-    """An Arrow-native (ADBC) read connection to the app database: ten times faster than fetching rows as
-    Python tuples (measured: 1M events in 0.7 s from SQLite, 1.5 s from PostgreSQL). None for an in-memory
-    SQLite database (the tests'), which no second connection can see."""
-    params = connection.settings_dict
-    if connection.vendor == "sqlite":
-        name = str(params["NAME"])
-        if name.startswith("file:") or name == ":memory:" or "mode=memory" in name:
-            return None
-        import adbc_driver_sqlite.dbapi
-
-        return adbc_driver_sqlite.dbapi.connect(name)
-    import adbc_driver_postgresql.dbapi
-
-    user = quote(str(params.get("USER") or ""))
-    password = f":{quote(str(params['PASSWORD']))}" if params.get("PASSWORD") else ""
-    host = params.get("HOST") or "localhost"
-    port = f":{params['PORT']}" if params.get("PORT") else ""
-    uri = f"postgresql://{user}{password}{'@' if user else ''}{host}{port}/{quote(str(params['NAME']))}"
-    return adbc_driver_postgresql.dbapi.connect(uri)
-
-
 def _fetch_between(reader: Any | None, after: int, upto: int, limit: int) -> pa.Table:
     """Events with after < id <= upto, the first `limit` of them by id."""
     table_name = Event._meta.db_table
@@ -237,9 +216,8 @@ def _fetch_between(reader: Any | None, after: int, upto: int, limit: int) -> pa.
         f"CAST(value AS TEXT) AS value FROM {table_name} WHERE id > {{0}} AND id <= {{1}} ORDER BY id LIMIT {{2}}"
     )
     if reader is not None:
-        marks = ("$1", "$2", "$3") if connection.vendor == "postgresql" else ("?", "?", "?")
         with reader.cursor() as cursor:
-            cursor.execute(select.format(*marks), (after, upto, limit))
+            cursor.execute(select.format(*arrowdb.marks(3)), (after, upto, limit))
             table = cursor.fetch_arrow_table()
     else:
         with connection.cursor() as cursor:
@@ -284,7 +262,7 @@ def sync(
     copied = 0
     with _writing(root) as manifest:
         bound = committed_bound()
-        reader = _adbc_connection()
+        reader = arrowdb.connect()
         try:
             while manifest.watermark < bound:
                 batch = _fetch_between(reader, manifest.watermark, bound, batch_rows)
