@@ -191,3 +191,15 @@ def test_values_are_not_written_for_an_account_deleted_after_its_events_were_cop
     recompute(DAY1)
     assert values_on("account", kept.pk)["logins_30d"] == 1
     assert values_on("account", deleted_pk) == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_recompute_merges_the_small_files_that_many_imports_leave():
+    account = AccountFactory()
+    for hour in range(5):
+        log_in(account.pk, DAY1, tag=f"h{hour}")
+        lake.sync()
+    assert len(lake.read_manifest().files) == 5
+    recompute(DAY1)
+    assert len(lake.read_manifest().files) == 1
+    assert lake.row_count() == 5
