@@ -172,24 +172,20 @@ class SegmentQuery:
         )
 
 
-def _attribute_rules(group: Group) -> list[AttributeRule]:
-    found: list[AttributeRule] = []
+def _leaves(group: Group) -> list[MetricRule | AttributeRule]:
+    """Every rule of a tree that is not a group, in order."""
+    found: list[MetricRule | AttributeRule] = []
     for rule in group.rules:
-        if isinstance(rule, Group):
-            found.extend(_attribute_rules(rule))
-        elif isinstance(rule, AttributeRule):
-            found.append(rule)
+        found.extend(_leaves(rule) if isinstance(rule, Group) else [rule])
     return found
+
+
+def _attribute_rules(group: Group) -> list[AttributeRule]:
+    return [rule for rule in _leaves(group) if isinstance(rule, AttributeRule)]
 
 
 def _metric_rules(group: Group) -> list[MetricRule]:
-    found: list[MetricRule] = []
-    for rule in group.rules:
-        if isinstance(rule, Group):
-            found.extend(_metric_rules(rule))
-        elif isinstance(rule, MetricRule):
-            found.append(rule)
-    return found
+    return [rule for rule in _leaves(group) if isinstance(rule, MetricRule)]
 
 
 def _subjects_table(subject: Subject, rules: list[AttributeRule], backend: Backend) -> tuple[Any, dict[str, str]]:
