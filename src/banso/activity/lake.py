@@ -254,15 +254,15 @@ def sync(
     progress: Callable[[int], None] | None = None, batch_rows: int = SYNC_BATCH_ROWS, root: Path | None = None
 ) -> int:
     """Copy the app database's committed events not yet in the dataset; returns how many were copied."""
-    if connection.vendor == "postgresql" and connection.in_atomic_block:
-        # Inside a transaction that wrote events, the highest id read here could cover ids that the copy's
-        # own connection cannot see yet, and skip them for good. Callers use transaction.on_commit.
-        raise RuntimeError("lake.sync() must run outside a transaction")
     root = root or lake_dir()
     copied = 0
     with _writing(root) as manifest:
         bound = committed_bound()
-        reader = arrowdb.connect()
+        # Inside a transaction the rows are read through Django's own connection, which sees what that
+        # transaction wrote (a second connection would not, and its ids would be skipped for good). Such
+        # rows are copied even if the transaction later rolls back: call sync() after commit
+        # (transaction.on_commit), as imports do.
+        reader = None if connection.in_atomic_block else arrowdb.connect()
         try:
             while manifest.watermark < bound:
                 batch = _fetch_between(reader, manifest.watermark, bound, batch_rows)

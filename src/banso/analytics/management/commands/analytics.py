@@ -102,7 +102,8 @@ class Command(BaseCommand):
                 f"Scheduler: the daily recompute is queued after {daily:%H:%M} (Japan time). Ctrl-C stops."
             )
         while True:
-            close_old_connections()  # a database restart between checks must not end the loop
+            if not once:
+                close_old_connections()  # a database restart between checks must not end the loop
             try:
                 run = services.due_recompute(at=daily)
             except Exception:
