@@ -16,25 +16,6 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 _ids = itertools.count(1)
 
 
-class AccountFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Account
-
-    source = "crm"
-    external_id = factory.Sequence(lambda n: f"AN{n:04d}")
-    name = factory.Sequence(lambda n: f"株式会社分析{n}")
-    name_kana = factory.Sequence(lambda n: f"ぶんせき{n}")
-
-
-class EndUserFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = EndUser
-
-    source = "crm"
-    external_id = factory.Sequence(lambda n: f"EU{n:04d}")
-    name = factory.Sequence(lambda n: f"会員{n}")
-
-
 class MetricDefinitionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = MetricDefinition

@@ -6,9 +6,10 @@ from django.utils import timezone
 
 from banso.analytics import services
 from banso.core.choices import Role
+from tests.activity.factories import AccountFactory
 
 from ..accounts.factories import ContactFactory
-from .factories import AccountFactory, MetricDefinitionFactory, SegmentFactory, add_events, at, logins
+from .factories import MetricDefinitionFactory, SegmentFactory, add_events, at, logins
 
 pytestmark = pytest.mark.django_db
 

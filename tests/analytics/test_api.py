@@ -12,9 +12,10 @@ from banso.analytics import services
 from banso.analytics.models import AnalyticsRun, MetricDefinition, Segment
 from banso.core.choices import Role
 from banso.core.models import ApiToken
+from tests.activity.factories import AccountFactory
 
 from ..core.factories import UserFactory
-from .factories import AccountFactory, SegmentFactory, logins
+from .factories import SegmentFactory, logins
 
 pytestmark = pytest.mark.django_db
 BASE = "/api/analytics"

@@ -10,8 +10,9 @@ from django.utils import timezone
 from banso.activity import lake
 from banso.analytics.models import AnalyticsRun, MetricValue, RunStatus
 from banso.analytics.values import values_on
+from tests.activity.factories import AccountFactory
 
-from .factories import AccountFactory, SegmentFactory, logins
+from .factories import SegmentFactory, logins
 
 pytestmark = pytest.mark.django_db
 

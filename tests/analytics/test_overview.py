@@ -8,8 +8,9 @@ from django.utils import timezone
 from banso.analytics import services
 from banso.analytics.models import AnalyticsRun, RunStatus
 from banso.core.choices import Role
+from tests.activity.factories import AccountFactory
 
-from .factories import AccountFactory, MetricDefinitionFactory, SegmentFactory, logins
+from .factories import MetricDefinitionFactory, SegmentFactory, logins
 
 pytestmark = pytest.mark.django_db
 

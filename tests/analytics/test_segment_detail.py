@@ -11,8 +11,9 @@ from banso.activity import lake
 from banso.analytics import services
 from banso.analytics.models import SegmentMembership
 from banso.core.choices import Role
+from tests.activity.factories import AccountFactory, EndUserFactory
 
-from .factories import AccountFactory, EndUserFactory, SegmentFactory, add_events, at, logins
+from .factories import SegmentFactory, add_events, at, logins
 
 pytestmark = pytest.mark.django_db
 

@@ -14,9 +14,10 @@ from banso.analytics.models import Segment
 from banso.analytics.services import segment_spec
 from banso.analytics.specs import parse_segment
 from banso.core.choices import Role
+from tests.activity.factories import AccountFactory
 
 from ..core.factories import UserFactory
-from .factories import AccountFactory, SegmentFactory, logins
+from .factories import SegmentFactory, logins
 
 pytestmark = pytest.mark.django_db
 
