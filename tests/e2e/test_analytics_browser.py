@@ -8,7 +8,8 @@ from playwright.sync_api import Page, expect
 from banso.activity import lake
 from banso.core.choices import Role
 
-from ..analytics.factories import AccountFactory, logins
+from ..activity.factories import AccountFactory
+from ..analytics.factories import logins
 from ..core.factories import UserFactory
 from .test_browser import sign_in, snap
 
