@@ -58,7 +58,7 @@ class MetricValue(models.Model):
                 fields=["subject_type", "subject_id", "metric", "valid_from"], name="metric_value_uniq"
             ),
             # One open value per subject and metric; in the order values are written (subject, metric), which
-            # keeps inserting a day's values cheap (measured: 1.35M values 3.3 s -> 2.8 s on SQLite).
+            # keeps inserting a day's values cheap (measured: 1.35M values staged in bulk, 3.3 s -> 2.8 s).
             models.UniqueConstraint(
                 fields=["subject_type", "subject_id", "metric"],
                 name="metric_value_current",

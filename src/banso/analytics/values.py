@@ -128,10 +128,9 @@ def _changes(new: pl.DataFrame, old: pl.DataFrame, metrics: Mapping[str, MetricS
 def _write_arrow(
     writer: Any, subject: Subject, as_of: dt.date, same_day: pl.DataFrame, to_close: pl.DataFrame, inserts: pl.DataFrame
 ) -> None:
-    """Stage the ids and rows as temporary tables in bulk (ADBC), then three set-based statements."""
-    day = as_of.isoformat()  # a date's ISO text: safe to inline
-    value = "CAST(value AS NUMERIC)" if connection.vendor == "postgresql" else "value"
-    valid_from = f"CAST('{day}' AS DATE)" if connection.vendor == "postgresql" else f"'{day}'"
+    """PostgreSQL: stage the ids and rows as temporary tables in bulk (ADBC), then three set-based statements."""
+    valid_from = f"CAST('{as_of.isoformat()}' AS DATE)"  # a date's ISO text: safe to inline
+    value = "CAST(value AS NUMERIC)"
     with writer.cursor() as cursor:
         if same_day.height:
             cursor.adbc_ingest("banso_values_drop", same_day.to_arrow(), mode="create", temporary=True)
@@ -181,11 +180,19 @@ def _insert(cursor: object, subject: Subject, as_of: dt.date, rows: pl.DataFrame
         with raw.copy(f"COPY {TABLE} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
             copy.write(buffer.getvalue())
         return
-    frame = frame.with_columns(pl.col("valid_from").cast(pl.String))
+    # SQLite: the per-row cost is binding parameters, so only the three that vary are bound, into a bare
+    # temporary table; one INSERT … SELECT adds the constant columns (as the event store does).
+    cursor.execute("CREATE TEMP TABLE IF NOT EXISTS banso_values_load (subject_id, metric, value)")  # type: ignore[attr-defined]
+    cursor.execute("DELETE FROM banso_values_load")  # type: ignore[attr-defined]
+    columns_of = [rows.get_column(name).to_list() for name in ("subject_id", "metric", "value")]
     cursor.executemany(  # type: ignore[attr-defined]
-        f"INSERT INTO {TABLE} ({columns}) VALUES (%s, %s, %s, %s, %s)",  # noqa: S608
-        frame.iter_rows(),
+        "INSERT INTO banso_values_load VALUES (%s, %s, %s)", zip(*columns_of, strict=True)
     )
+    cursor.execute(  # type: ignore[attr-defined]
+        f"INSERT INTO {TABLE} ({columns}) SELECT %s, subject_id, metric, value, %s FROM banso_values_load",  # noqa: S608
+        [subject, as_of.isoformat()],
+    )
+    cursor.execute("DELETE FROM banso_values_load")  # type: ignore[attr-defined]
 
 
 def values_on(subject: Subject, subject_id: int, day: dt.date | None = None) -> dict[str, Decimal | None]:

@@ -1,9 +1,9 @@
-"""Arrow-native (ADBC) connections to the app database, for moving columns by the million.
+"""Arrow-native (ADBC) connections to the app database on PostgreSQL, for moving columns by the million.
 
-Fetching or binding rows as Python tuples costs seconds per million (measured: 1M events read in 0.7 s
-from SQLite and 1.5 s from PostgreSQL instead of 9.8 s and 15.3 s; 1.35M metric values written in 2.5 s
-instead of 6.4 s). An ADBC connection is a second connection: it sees only committed data and writes in
-its own transaction, so callers fall back to Django's connection where that matters (see `connect`).
+Fetching or binding rows as Python tuples costs seconds per million (measured on PostgreSQL: 1M events
+read in 1.5 s instead of 15.3 s). An ADBC connection is a second connection: it sees only committed data
+and writes in its own transaction, so callers fall back to Django's connection where that matters, and
+always on SQLite (see `connect`).
 """
 
 from typing import Any
@@ -11,25 +11,19 @@ from urllib.parse import quote
 
 from django.db import connection
 
-PLACEHOLDER = {"sqlite": "?", "postgresql": "$"}
-
 
 def connect(*, writing: bool = False) -> Any | None:
     """A new ADBC connection to the default database (the caller closes it), or None when Django's own
-    connection must be used: an in-memory SQLite database (the tests'), which no second connection can see,
-    or, for `writing`, a transaction already open on Django's connection (its writes would be invisible to
-    the second connection, and SQLite would make the two wait on each other)."""
+    connection must be used: on SQLite (see below), or, for `writing`, when a transaction is already open
+    on Django's connection (its writes would be invisible to the second connection)."""
     params = connection.settings_dict
     if writing and connection.in_atomic_block:
         return None
-    if connection.vendor == "sqlite":
-        name = str(params["NAME"])
-        if name.startswith("file:") or name == ":memory:" or "mode=memory" in name:
-            return None
-        import adbc_driver_sqlite.dbapi
-
-        return adbc_driver_sqlite.dbapi.connect(name)
     if connection.vendor != "postgresql":
+        # Never on SQLite: the ADBC driver carries its own copy of the SQLite library, and two copies in one
+        # process corrupt a database (POSIX locks are per process: closing one copy's file releases the
+        # other's locks; https://www.sqlite.org/howtocorrupt.html section 2.2.1). Seen here: the demo's
+        # database "malformed" after its first recompute.
         return None
     import adbc_driver_postgresql.dbapi
 
@@ -42,7 +36,5 @@ def connect(*, writing: bool = False) -> Any | None:
 
 
 def marks(count: int) -> list[str]:
-    """Parameter markers for the ADBC driver of the default database: ? on SQLite, $1… on PostgreSQL."""
-    if connection.vendor == "postgresql":
-        return [f"${i}" for i in range(1, count + 1)]
-    return ["?"] * count
+    """Parameter markers for the ADBC PostgreSQL driver: $1, $2…"""
+    return [f"${i}" for i in range(1, count + 1)]
