@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -236,15 +235,9 @@ def update_metric(request: HttpRequest, key: str, payload: MetricUpdate) -> Stat
     definition = get_object_or_404(MetricDefinition, key=key)
     data = payload.dict()
     try:
-        with transaction.atomic():
-            services.save_custom_metric(
-                _actor(request), key=key, instance=definition, via="api", **{**data, "is_active": definition.is_active}
-            )
-            if data["is_active"] != definition.is_active:
-                services.set_metric_active(_actor(request), definition, data["is_active"], via="api")
+        services.update_custom_metric(_actor(request), definition, via="api", **data)
     except SpecError as error:
         return _refused(error)
-    definition.refresh_from_db()
     return Status(200, _definition_out(definition))
 
 

@@ -113,6 +113,38 @@ def save_custom_metric(
     return definition
 
 
+def update_custom_metric(
+    actor: User | None,
+    definition: MetricDefinition,
+    *,
+    label: str,
+    spec: Any,
+    description: str = "",
+    is_active: bool = True,
+    via: str = "ui",
+) -> MetricDefinition:
+    """Change a custom metric's definition and, if asked, switch it on or off: both or neither (switching
+    off is refused while an active segment uses it)."""
+    try:
+        with transaction.atomic():
+            save_custom_metric(
+                actor,
+                key=definition.key,
+                label=label,
+                spec=spec,
+                description=description,
+                is_active=definition.is_active,
+                instance=definition,
+                via=via,
+            )
+            if is_active != definition.is_active:
+                set_metric_active(actor, definition, is_active, via=via)
+    except SpecError:
+        definition.refresh_from_db()
+        raise
+    return definition
+
+
 def horizon(metrics: Iterable[MetricSpec], as_of: dt.date) -> dt.date | None:
     """The first day any of `metrics` reads (None: one of them reads all history)."""
     lookbacks = [spec.lookback_days for spec in metrics]

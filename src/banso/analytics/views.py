@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -178,21 +177,15 @@ def metric_edit(request: HttpRequest, key: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            # Switching a metric off has its own rule (no active segment may use it): both or neither.
-            with transaction.atomic():
-                services.save_custom_metric(
-                    _actor(request),
-                    key=definition.key,
-                    label=data["label"],
-                    spec=form.spec(),
-                    description=data["description"],
-                    is_active=definition.is_active,
-                    instance=definition,
-                )
-                if data["is_active"] != definition.is_active:
-                    services.set_metric_active(_actor(request), definition, data["is_active"])
+            services.update_custom_metric(
+                _actor(request),
+                definition,
+                label=data["label"],
+                spec=form.spec(),
+                description=data["description"],
+                is_active=data["is_active"],
+            )
         except SpecError as error:
-            definition.refresh_from_db()
             form.show_errors(error)
         else:
             messages.success(request, _("The metric “%(name)s” was saved.") % {"name": definition.label})
