@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "banso.accounts",
     "banso.activity",
     "banso.analytics",
+    "banso.health",
+    "banso.churn",
     "banso.api",
 ]
 

@@ -15,4 +15,6 @@ urlpatterns = [
     path("accounts/", include("banso.accounts.urls")),
     path("imports/", include("banso.activity.urls")),
     path("analytics/", include("banso.analytics.urls")),
+    path("health/", include("banso.health.urls")),
+    path("churn/", include("banso.churn.urls")),
 ]

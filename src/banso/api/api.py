@@ -6,6 +6,8 @@ from ninja import NinjaAPI
 from banso.accounts.api import router as accounts_router
 from banso.activity.api import router as activity_router
 from banso.analytics.api import router as analytics_router
+from banso.churn.api import router as churn_router
+from banso.health.api import router as health_router
 
 api = NinjaAPI(
     title="Banso API",
@@ -18,3 +20,5 @@ api = NinjaAPI(
 api.add_router("/accounts", accounts_router)
 api.add_router("/imports", activity_router)
 api.add_router("/analytics", analytics_router)
+api.add_router("/health", health_router)
+api.add_router("/churn", churn_router)

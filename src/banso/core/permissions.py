@@ -28,6 +28,10 @@ class Capability(StrEnum):
     # Metric values, segments and their runs; managing means custom metrics, segments and recomputes.
     VIEW_ANALYTICS = "view_analytics"
     MANAGE_ANALYTICS = "manage_analytics"
+    # Design scorecards, send surveys, train the churn-risk model, edit the churn-reason taxonomy.
+    MANAGE_HEALTH = "manage_health"
+    # Record and edit churn records.
+    RECORD_CHURN = "record_churn"
     # Any signed-in user: their own profile, the home page.
     SIGNED_IN = "signed_in"
 
@@ -37,9 +41,16 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.ADMIN: frozenset(Capability) - {Capability.VIEW_OWN_DOCUMENTS},
     Role.OPS_MANAGER: frozenset(
         _INTERNAL_READ
-        | {Capability.EDIT_ACCOUNTS, Capability.IMPORT_DATA, Capability.VIEW_AUDIT, Capability.MANAGE_ANALYTICS}
+        | {
+            Capability.EDIT_ACCOUNTS,
+            Capability.IMPORT_DATA,
+            Capability.VIEW_AUDIT,
+            Capability.MANAGE_ANALYTICS,
+            Capability.MANAGE_HEALTH,
+            Capability.RECORD_CHURN,
+        }
     ),
-    Role.CSM: frozenset(_INTERNAL_READ | {Capability.EDIT_ACCOUNTS, Capability.VIEW_AUDIT}),
+    Role.CSM: frozenset(_INTERNAL_READ | {Capability.EDIT_ACCOUNTS, Capability.VIEW_AUDIT, Capability.RECORD_CHURN}),
     Role.SUPPORT_AGENT: frozenset(_INTERNAL_READ),
     Role.VIEWER: frozenset(_INTERNAL_READ),
     Role.MERCHANT_USER: frozenset({Capability.SIGNED_IN, Capability.VIEW_OWN_DOCUMENTS}),

@@ -3,7 +3,8 @@
 banso analytics recompute [--as-of YYYY-MM-DD] [--backend duckdb|postgres|pyspark|url]
 banso analytics sync          copy new events into the Parquet dataset the engine reads
 banso analytics compact       merge each month's small Parquet files into one
-banso analytics scheduler     every minute, queue the daily recompute once it is due (--once: check once)
+banso analytics scheduler     every minute, queue the daily recompute once it is due, and every job other apps
+                              register in core.schedule (--once: check once)
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
+from django.utils import timezone
 
 from banso.activity import lake
 from banso.analytics import services
 from banso.analytics.backends import BackendError, get_backend
+from banso.core.schedule import scheduled_jobs
 
 log = logging.getLogger("banso.analytics.scheduler")
 BACKENDS = ("duckdb", "postgres", "pyspark", "url")
@@ -104,17 +107,30 @@ class Command(BaseCommand):
         while True:
             if not once:
                 close_old_connections()  # a database restart between checks must not end the loop
+            queued = []
             try:
                 run = services.due_recompute(at=daily)
+                if run is not None:
+                    queued.append(f"Queued recompute #{run.pk} as of {run.as_of}")
             except Exception:
                 if once:
                     raise
                 log.exception("the recompute check failed; trying again in %s s", interval)
-            else:
-                if run is not None:
-                    self.stdout.write(f"Queued recompute #{run.pk} as of {run.as_of}")
-                elif once:
-                    self.stdout.write("Nothing due")
+            # Jobs other apps register (core.schedule), e.g. the health rescore after the recompute.
+            for job in scheduled_jobs():
+                try:
+                    line = job.due(timezone.now())
+                except Exception:
+                    if once:
+                        raise
+                    log.exception("the %s check failed; trying again in %s s", job.name, interval)
+                    continue
+                if line:
+                    queued.append(line)
+            for line in queued:
+                self.stdout.write(line)
+            if once and not queued:
+                self.stdout.write("Nothing due")
             if once:
                 return
             time.sleep(interval)

@@ -1,0 +1,1 @@
+"""Scorecards (versioned), daily score snapshots, and NPS/CSAT surveys with their answers."""
