@@ -81,8 +81,11 @@ def demo_counts() -> tuple[int, int]:
     return Account.objects.filter(source=DEMO_SOURCE).count(), Event.objects.filter(source=DEMO_SOURCE).count()
 
 
-def ensure_demo(accounts: int, events: int) -> dict[str, Any]:
-    """The demo workspace with `accounts` accounts and about `events` events, built unless already there."""
+def ensure_demo(accounts: int, events: int, only: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The demo workspace with `accounts` accounts and about `events` events, built unless already there.
+
+    `only`: build just these apps' demo parts (e.g. the records and events a benchmark needs, not the
+    scorecards or models that it measures itself)."""
     from django.db import connection
 
     from banso.core.demo import DemoContext, Progress
@@ -103,7 +106,7 @@ def ensure_demo(accounts: int, events: int) -> dict[str, Any]:
         reset=True,
         progress=Progress(),
     )
-    run_demo(ctx)
+    run_demo(ctx, only)
     if connection.vendor == "postgresql":
         log("VACUUM ANALYZE")
         with connection.cursor() as cursor:

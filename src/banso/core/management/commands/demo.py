@@ -37,9 +37,9 @@ def demo_modules() -> list[ModuleType]:
     return modules
 
 
-def run_demo(ctx: DemoContext) -> DemoContext:
-    """Reset (if asked) in reverse app order, then build in app order."""
-    modules = demo_modules()
+def run_demo(ctx: DemoContext, only: tuple[str, ...] | None = None) -> DemoContext:
+    """Reset (if asked) in reverse app order, then build in app order (`only`: just these app labels)."""
+    modules = [m for m in demo_modules() if only is None or m.__name__.split(".")[1] in only]
     if ctx.reset:
         for module in reversed(modules):
             if hasattr(module, "reset"):
