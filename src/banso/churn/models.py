@@ -87,3 +87,101 @@ class ChurnRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} / {self.churned_on}"
+
+
+# --- Churn-risk model: trained versions, their runs and their predictions ---------------------------
+
+
+class RiskRunKind(models.TextChoices):
+    TRAIN = "train", _("Training")
+    PREDICT = "predict", _("Prediction")
+
+
+class RiskRunStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+
+
+class RiskModel(models.Model):
+    """One trained version of the churn-risk model: the booster as LightGBM text, the calibrator as JSON."""
+
+    created_at = models.DateTimeField(_("trained at"), default=timezone.now)
+    as_of = models.DateField(_("as of"))
+    horizon_days = models.PositiveSmallIntegerField(_("horizon (days)"))
+    params = models.JSONField(_("parameters"), default=dict)
+    # ROC AUC, precision at the top decile, base rate, Brier score, calibration bins, windows, row counts.
+    metrics = models.JSONField(_("quality"), default=dict)
+    features = models.JSONField(_("features"), default=list)
+    importance = models.JSONField(_("feature importance"), default=dict)
+    booster = models.TextField(_("booster (LightGBM text)"))
+    calibrator = models.JSONField(_("calibrator"), default=dict)
+
+    class Meta:
+        verbose_name = _("churn-risk model")
+        verbose_name_plural = _("churn-risk models")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.as_of} #{self.pk}"
+
+
+class RiskRun(models.Model):
+    """A training or a prediction as background work, with the progress shown while it runs."""
+
+    kind = models.CharField(_("kind"), max_length=10, choices=RiskRunKind.choices)
+    as_of = models.DateField(_("as of"))
+    status = models.CharField(_("status"), max_length=10, choices=RiskRunStatus.choices, default=RiskRunStatus.QUEUED)
+    step = models.CharField(_("step"), max_length=200, blank=True)
+    percent = models.PositiveSmallIntegerField(_("progress"), default=0)
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+    model = models.ForeignKey(
+        RiskModel, verbose_name=_("model"), null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    error = models.TextField(_("error"), blank=True)
+    scheduled = models.BooleanField(_("scheduled"), default=False)
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("churn-risk run")
+        verbose_name_plural = _("churn-risk runs")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # However many schedulers ask, only one scheduled run of a kind per day.
+            models.UniqueConstraint(
+                fields=["kind", "as_of"], condition=models.Q(scheduled=True), name="churn_one_scheduled_risk_run"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.as_of} {self.get_status_display()}"
+
+
+class RiskPrediction(models.Model):
+    """An account's calibrated churn probability on a day, by one model version, with its top drivers."""
+
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="risk_predictions"
+    )
+    model = models.ForeignKey(RiskModel, verbose_name=_("model"), on_delete=models.CASCADE, related_name="predictions")
+    day = models.DateField(_("day"))
+    probability = models.FloatField(_("churn probability"))
+    # [[feature, value, contribution], ...]: the top contributions that raise the risk, largest first.
+    drivers = models.JSONField(_("drivers"), default=list)
+
+    class Meta:
+        verbose_name = _("churn-risk prediction")
+        verbose_name_plural = _("churn-risk predictions")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "model", "account"], name="churn_one_prediction_per_day_model")
+        ]
+        indexes = [models.Index(fields=["account", "-day"]), models.Index(fields=["day", "-probability"])]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.day} {self.probability:.3f}"
