@@ -12,8 +12,11 @@ AppConfig.ready() with `register_source`, like the Account 360 panels.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 from django.utils.functional import Promise
@@ -60,3 +63,23 @@ def split_key(measure: str) -> tuple[str, str]:
     if prefix not in _SOURCES or not key:
         raise KeyError(measure)
     return prefix, key
+
+
+# The analytics backend a rescore was asked to use (None: the configured one). Sources that compute with the
+# engine read it with `current_backend()` so `rescore(as_of, backend=...)` reaches them through the fixed
+# `values` signature.
+_BACKEND: ContextVar[Any] = ContextVar("health_measure_backend", default=None)
+
+
+@contextmanager
+def using_backend(backend: Any) -> Iterator[None]:
+    token = _BACKEND.set(backend)
+    try:
+        yield
+    finally:
+        _BACKEND.reset(token)
+
+
+def current_backend() -> Any:
+    """The analytics `Backend` of the rescore in progress, or None for the configured one."""
+    return _BACKEND.get()
