@@ -1,0 +1,130 @@
+"""Churn analysis figures against hand computations on tiny histories (see docs/CHURN.md)."""
+
+import datetime
+
+import polars as pl
+import pytest
+
+from banso.accounts.choices import TouchTier
+from banso.churn import analysis
+from banso.churn.analysis import Filters, Period
+
+from .factories import AccountFactory, ChurnRecordFactory, contract, reason
+
+D = datetime.date
+Q1 = Period(D(2025, 1, 1), D(2025, 3, 1))
+
+
+def test_january_movements_of_churn_expansion_contraction_and_new(four_accounts):
+    jan, feb, mar = analysis.monthly(analysis.contract_frame(), Q1)
+    assert jan.month == D(2025, 1, 1)
+    assert (jan.active_accounts, jan.churned_accounts, jan.new_accounts) == (3, 1, 1)
+    assert jan.start_mrr == 350_000
+    assert (jan.new_mrr, jan.expansion_mrr, jan.contraction_mrr, jan.churned_mrr) == (60_000, 30_000, 50_000, 100_000)
+    assert jan.net_mrr == -60_000
+    assert jan.end_mrr == 290_000
+    assert jan.logo_churn_rate == pytest.approx(1 / 3)
+    assert jan.revenue_churn_rate == pytest.approx(100_000 / 350_000)
+    assert jan.grr == pytest.approx(200_000 / 350_000)
+    assert jan.nrr == pytest.approx(230_000 / 350_000)
+    assert (feb.start_mrr, feb.net_mrr, feb.grr, feb.nrr, feb.logo_churn_rate) == (290_000, 0, 1.0, 1.0, 0.0)
+    assert mar.active_accounts == 3
+
+
+def test_trailing_twelve_months_follow_the_accounts_live_a_year_before(four_accounts):
+    jan, feb, mar = analysis.monthly(analysis.contract_frame(), Q1)
+    # January's year starts 2024-02-01: only A was live (100,000), and it is gone by 2025-02-01.
+    assert (jan.grr_12m, jan.nrr_12m) == (0.0, 0.0)
+    # March's year starts 2024-04-01: A (100,000) and C (200,000); on 2025-04-01 C pays 150,000.
+    assert mar.grr_12m == pytest.approx(0.5)
+    assert mar.nrr_12m == pytest.approx(0.5)
+
+
+def test_expansion_is_capped_in_trailing_grr_but_counts_in_nrr(db):
+    account = AccountFactory()
+    contract(account, 100_000, D(2024, 1, 1), D(2024, 7, 1))
+    contract(account, 150_000, D(2024, 7, 1))
+    (dec,) = analysis.monthly(analysis.contract_frame(), Period(D(2024, 12, 1), D(2024, 12, 1)))
+    assert dec.grr_12m == 1.0
+    assert dec.nrr_12m == pytest.approx(1.5)
+
+
+def test_filters_restrict_every_figure_to_matching_accounts(four_accounts):
+    result = analysis.analyse(Q1, Filters(tier=TouchTier.HIGH))
+    jan = result.months[0]
+    assert (jan.start_mrr, jan.churned_mrr, jan.contraction_mrr, jan.new_mrr) == (300_000, 100_000, 50_000, 0)
+    assert result.at_risk_accounts == 2
+    assert result.churned_accounts == 1
+
+
+def test_reasons_count_records_and_lost_mrr_per_reason_and_sub_reason(four_accounts):
+    usage, low = reason("usage"), reason("usage-low")
+    ChurnRecordFactory(account=four_accounts["A"], churned_on=D(2025, 2, 1), reason=usage, sub_reason=low, lost_mrr=100_000)
+    ChurnRecordFactory(account=four_accounts["B"], churned_on=D(2025, 3, 10), reason=usage, lost_mrr=40_000)
+    ChurnRecordFactory(account=four_accounts["C"], churned_on=D(2025, 2, 20), reason=reason("budget"), lost_mrr=7_000)
+    ChurnRecordFactory(account=four_accounts["D"], churned_on=D(2024, 12, 31), reason=reason("budget"))  # before
+    rows = analysis.reasons(Q1, Filters())
+    assert [(r.reason, r.sub_reason, r.records, r.lost_mrr) for r in rows] == [
+        ("利用定着せず", "", 2, 140_000),
+        ("利用定着せず", "利用頻度の低下（社内で活用が定着しなかった）", 1, 100_000),
+        ("予算削減", "", 1, 7_000),
+    ]
+    assert rows[0].share == pytest.approx(2 / 3)
+
+
+def test_kaplan_meier_matches_a_hand_computation():
+    lives = pl.DataFrame(
+        {
+            "account_id": [1, 2, 3, 4, 5],
+            "cohort": ["2024"] * 5,
+            "months": [2.0, 3.0, 3.0, 5.0, 8.0],
+            "churned": [True, False, True, True, False],
+        }
+    )
+    (cohort,) = analysis.retention(lives)
+    # S(2) = 4/5; S(3) = 4/5 · 3/4 (the censored account at 3 is still at risk then); S(5) = 0.6 · 1/2.
+    survival = [p.survival for p in cohort.curve]
+    assert survival == pytest.approx([1.0, 1.0, 0.8, 0.6, 0.6, 0.3, 0.3, 0.3, 0.3])
+    assert cohort.median_months == 5.0
+    assert (cohort.accounts, cohort.churned) == (5, 3)
+    assert all(p.lower <= p.survival <= p.upper for p in cohort.curve)
+    assert cohort.curve[2].lower < 0.8 < cohort.curve[2].upper
+    assert cohort.survival_at == {12: None, 24: None, 36: None}
+
+
+def test_lifetimes_run_from_first_start_to_the_last_contract_end_or_are_censored(four_accounts):
+    lives = analysis.lifetimes(analysis.contract_frame(), D(2025, 4, 1))
+    by_id = {row["account_id"]: row for row in lives.iter_rows(named=True)}
+    a, b = by_id[four_accounts["A"].pk], by_id[four_accounts["B"].pk]
+    assert a["churned"] is True and a["cohort"] == "2024"
+    assert a["months"] == pytest.approx(397 / analysis.DAYS_PER_MONTH)  # 2024-01-01 → 2025-02-01
+    assert b["churned"] is False
+    assert b["months"] == pytest.approx(304 / analysis.DAYS_PER_MONTH)  # 2024-06-01 → 2025-04-01, censored
+    quarters = analysis.lifetimes(analysis.contract_frame(), D(2025, 4, 1), "quarter")
+    assert set(quarters["cohort"]) == {"2024Q1", "2024Q2", "2025Q1"}
+
+
+def test_lift_compares_shares_among_churners_and_all_accounts_with_fishers_test(db):
+    start, churn = D(2024, 1, 1), D(2025, 2, 1)
+    for tier, churned in [(TouchTier.HIGH, True), (TouchTier.HIGH, True), (TouchTier.LOW, True)] + [
+        (TouchTier.LOW, False)
+    ] * 3:
+        contract(AccountFactory(tier=tier), 10_000, start, churn if churned else None, churned=churned)
+    rows, churners, total = analysis.lift(analysis.contract_frame(), Q1, Filters())
+    assert (churners, total) == (3, 6)
+    by_value = {r.value: r for r in rows if r.attribute == "タッチ区分"}
+    high, low = by_value["ハイタッチ"], by_value["ロータッチ"]
+    assert (high.accounts, high.churned, high.share_churned, high.share_all) == (2, 2, 2 / 3, 1 / 3)
+    assert high.lift == pytest.approx(2.0)
+    assert low.lift == pytest.approx(0.5)
+    # Hypergeometric: P(X=2) = P(X=0) = 3/15, so the two-sided p is 0.4 for both groups.
+    assert high.p_value == pytest.approx(0.4)
+    assert low.p_value == pytest.approx(0.4)
+
+
+def test_an_empty_workspace_gives_empty_figures(db):
+    result = analysis.analyse(Q1)
+    assert [m.start_mrr for m in result.months] == [0, 0, 0]
+    assert result.months[0].grr is None
+    assert result.lift == [] and result.cohorts == [] and result.reasons == []
+    assert set(analysis.chart_configs(result)) == {"rates", "retention", "net_mrr", "reasons", "survival"}
