@@ -19,6 +19,8 @@ from django.utils.translation import gettext as _
 
 from banso.accounts.choices import LifecycleStage, TouchTier
 from banso.accounts.models import Account
+from banso.activity import lake
+from banso.analytics.backends import get_backend
 from banso.analytics.models import AnalyticsRun, Segment, SegmentMembership
 from banso.analytics.models import RunStatus as AnalyticsStatus
 from banso.analytics.specs import SpecError
@@ -379,6 +381,10 @@ def run_rescore(run: HealthRun, backend: Any = None, echo: Callable[[str], None]
             echo(f"{percent:3d}% {text}")
 
     try:
+        backend = backend or get_backend()
+        if backend.uses_lake:
+            step(2, _("Copying new events"))
+            lake.sync()  # incremental: usually nothing, as the day's analytics recompute has just run
         cards = active_cards()
         step(5, _("Scoring %(n)s scorecards") % {"n": len(cards)})
         with measures.using_backend(backend):
