@@ -174,6 +174,9 @@ EMAIL_BACKEND = env.str("BANSO_EMAIL_BACKEND", default="django.core.mail.backend
 EMAIL_HOST = env.str("BANSO_EMAIL_HOST", default="127.0.0.1")
 EMAIL_PORT = env.int("BANSO_EMAIL_PORT", default=25)
 DEFAULT_FROM_EMAIL = env.str("BANSO_DEFAULT_FROM_EMAIL", default="banso@localhost")
+# Links in mails to customers (survey answers) start with this address; the company name signs them.
+BANSO_PUBLIC_URL = env.str("BANSO_PUBLIC_URL", default="http://127.0.0.1:8000")
+BANSO_COMPANY_NAME = env.str("BANSO_COMPANY_NAME", default="当社")
 
 LOGGING = {
     "version": 1,

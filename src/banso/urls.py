@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from banso.api.api import api
 from banso.core import views as core_views
+from banso.health.survey_urls import public_urlpatterns as survey_answer_urls
 
 urlpatterns = [
     path("", core_views.home, name="home"),
@@ -17,4 +18,5 @@ urlpatterns = [
     path("analytics/", include("banso.analytics.urls")),
     path("health/", include("banso.health.urls")),
     path("churn/", include("banso.churn.urls")),
+    path("survey/", include((survey_answer_urls, "survey_public"))),  # public: signed links in survey mails
 ]

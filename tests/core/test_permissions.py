@@ -12,7 +12,7 @@ from banso.core.models import ApiToken
 from banso.core.permissions import ROLE_CAPABILITIES, Capability
 
 # Pages that are public by design, or guarded by their own framework (admin, API).
-EXEMPT_PREFIXES = ("admin/", "api/", "i18n/", "login/", "logout/", "healthz", "static/")
+EXEMPT_PREFIXES = ("admin/", "api/", "i18n/", "login/", "logout/", "healthz", "static/", "survey/")
 
 
 def _walk(patterns, prefix=""):

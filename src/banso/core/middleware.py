@@ -10,7 +10,7 @@ from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 from django.utils.translation import check_for_language
 
-PUBLIC_PREFIXES = ("/login/", "/i18n/", "/static/", "/api/", "/healthz")
+PUBLIC_PREFIXES = ("/login/", "/i18n/", "/static/", "/api/", "/healthz", "/survey/")  # /survey/: answer links in mails
 
 
 class LoginRequiredMiddleware:

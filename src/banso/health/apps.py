@@ -19,3 +19,7 @@ class HealthConfig(AppConfig):
         register_builtin_sources()
         register_account_panel(AccountPanel("health/_account_card.html", Capability.VIEW_ACCOUNTS, account_card))
         register_job(ScheduledJob("health.rescore", services.scheduled_job))
+
+        from .surveys import register_survey_parts
+
+        register_survey_parts()

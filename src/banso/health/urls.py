@@ -1,8 +1,9 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
 app_name = "health"
 urlpatterns = [
     path("", views.index, name="index"),
+    path("surveys/", include("banso.health.survey_urls")),
 ]

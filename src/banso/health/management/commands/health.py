@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from banso.analytics.backends import BackendError, get_backend
-from banso.health import services
+from banso.health import services, survey_cli
 
 BACKENDS = ("duckdb", "postgres", "pyspark", "url")
 
@@ -36,9 +36,13 @@ class Command(BaseCommand):
         rescore.add_argument("--from", dest="start", default=None, help="first day of a range, YYYY-MM-DD")
         rescore.add_argument("--to", dest="end", default=None, help="last day of a range (default: today)")
         rescore.add_argument("--backend", choices=BACKENDS, default=None, help="engine (default: the setting)")
+        survey_cli.add_parser(self.actions)  # banso health surveys list|send|resume (see health/survey_cli.py)
 
     def handle(self, *args: Any, **options: Any) -> None:
         getattr(self, f"_{options['action']}")(**options)
+
+    def _surveys(self, **options: Any) -> None:
+        survey_cli.run(options, self.stdout.write, self._echo)
 
     def _echo(self, line: str) -> None:
         self.stderr.write(line)
