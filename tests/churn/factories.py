@@ -16,7 +16,15 @@ def reason(code: str) -> ChurnReason:
     return ChurnReason.objects.get(code=code)
 
 
-def contract(account, mrr: int, start: datetime.date, end: datetime.date | None = None, *, churned: bool = False, plan: str = "スタンダード"):
+def contract(
+    account,
+    mrr: int,
+    start: datetime.date,
+    end: datetime.date | None = None,
+    *,
+    churned: bool = False,
+    plan: str = "スタンダード",
+):
     """A contract running from `start` up to `end` (exclusive): churned there, or renewed there, or still running."""
     if end is None:
         status = ContractStatus.ACTIVE

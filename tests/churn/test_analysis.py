@@ -32,7 +32,7 @@ def test_january_movements_of_churn_expansion_contraction_and_new(four_accounts)
 
 
 def test_trailing_twelve_months_follow_the_accounts_live_a_year_before(four_accounts):
-    jan, feb, mar = analysis.monthly(analysis.contract_frame(), Q1)
+    jan, _feb, mar = analysis.monthly(analysis.contract_frame(), Q1)
     # January's year starts 2024-02-01: only A was live (100,000), and it is gone by 2025-02-01.
     assert (jan.grr_12m, jan.nrr_12m) == (0.0, 0.0)
     # March's year starts 2024-04-01: A (100,000) and C (200,000); on 2025-04-01 C pays 150,000.
@@ -59,7 +59,9 @@ def test_filters_restrict_every_figure_to_matching_accounts(four_accounts):
 
 def test_reasons_count_records_and_lost_mrr_per_reason_and_sub_reason(four_accounts):
     usage, low = reason("usage"), reason("usage-low")
-    ChurnRecordFactory(account=four_accounts["A"], churned_on=D(2025, 2, 1), reason=usage, sub_reason=low, lost_mrr=100_000)
+    ChurnRecordFactory(
+        account=four_accounts["A"], churned_on=D(2025, 2, 1), reason=usage, sub_reason=low, lost_mrr=100_000
+    )
     ChurnRecordFactory(account=four_accounts["B"], churned_on=D(2025, 3, 10), reason=usage, lost_mrr=40_000)
     ChurnRecordFactory(account=four_accounts["C"], churned_on=D(2025, 2, 20), reason=reason("budget"), lost_mrr=7_000)
     ChurnRecordFactory(account=four_accounts["D"], churned_on=D(2024, 12, 31), reason=reason("budget"))  # before

@@ -382,8 +382,7 @@ def lift(contracts: pl.DataFrame, period: Period, filters: Filters) -> tuple[lis
         return [], 0, 0
     ids = risk["account_id"].to_list()
     accounts = {
-        pk: (tier, industry, stage, owner, attrs)
-        for pk, tier, industry, stage, owner, attrs in _chunked_accounts(ids)
+        pk: (tier, industry, stage, owner, attrs) for pk, tier, industry, stage, owner, attrs in _chunked_accounts(ids)
     }
     # The plan of each account's latest contract begun before the period's end.
     plans = (
@@ -426,7 +425,9 @@ def lift(contracts: pl.DataFrame, period: Period, filters: Filters) -> tuple[lis
     for key, values in sorted(custom.items()):
         if 1 < len({v for v in values if v is not None}) <= MAX_ATTRIBUTE_VALUES:
             columns[key] = values
-    frame = pl.DataFrame({"churned": risk["churned"], **{name: pl.Series(v, dtype=pl.String) for name, v in columns.items()}})
+    frame = pl.DataFrame(
+        {"churned": risk["churned"], **{name: pl.Series(v, dtype=pl.String) for name, v in columns.items()}}
+    )
     out: list[LiftRow] = []
     for name in columns:
         groups = (
@@ -462,7 +463,14 @@ def _chunked_accounts(ids: list[int]) -> list[tuple[int, str, str, str, str | No
     for i in range(0, len(ids), 5000):
         part = ids[i : i + 5000]
         for pk, tier, industry, stage, first, last, username, attrs in Account.objects.filter(pk__in=part).values_list(
-            "pk", "tier", "industry", "lifecycle_stage", "owner__last_name", "owner__first_name", "owner__username", "attributes"
+            "pk",
+            "tier",
+            "industry",
+            "lifecycle_stage",
+            "owner__last_name",
+            "owner__first_name",
+            "owner__username",
+            "attributes",
         ):
             owner = f"{first or ''} {last or ''}".strip() or username
             out.append((pk, tier, industry, stage, owner, attrs if isinstance(attrs, dict) else {}))
@@ -492,7 +500,9 @@ def lifetimes(contracts: pl.DataFrame, as_of: datetime.date, cohort_by: str = "y
     """Per account begun before `as_of`: cohort, months from its first contract's start to its churn
     (the end of its last contract, when nothing runs at `as_of`) or to `as_of` (censored), and churned."""
     if contracts.is_empty():
-        return pl.DataFrame(schema={"account_id": pl.Int64, "cohort": pl.String, "months": pl.Float64, "churned": pl.Boolean})
+        return pl.DataFrame(
+            schema={"account_id": pl.Int64, "cohort": pl.String, "months": pl.Float64, "churned": pl.Boolean}
+        )
     open_end = pl.col("end").is_null() | (pl.col("end") > as_of)
     per = (
         contracts.filter(pl.col("start") < as_of)
@@ -525,7 +535,7 @@ def retention(lives: pl.DataFrame) -> list[CohortRow]:
         survival = kmf.survival_function_.iloc[:, 0].to_numpy()
         bands = kmf.confidence_interval_survival_function_
         lower, upper = bands.iloc[:, 0].to_numpy(), bands.iloc[:, 1].to_numpy()
-        horizon = int(math.floor(float(durations.max()))) if len(durations) else 0
+        horizon = math.floor(float(durations.max())) if len(durations) else 0
         curve = []
         for month in range(horizon + 1):
             i = int(np.searchsorted(times, month, side="right")) - 1
@@ -628,10 +638,22 @@ def chart_configs(result: ChurnAnalysis) -> dict[str, dict[str, Any]]:
         datasets.append(charts.series(cohort.cohort, points, i, stepped=True, pointRadius=0))
         band = {"borderWidth": 0, "pointRadius": 0, "stepped": True, "backgroundColor": colour + "22"}
         datasets.append(
-            {"label": "", "data": [_pct(p.upper) for p in cohort.curve], "fill": False, "borderColor": colour + "00", **band}
+            {
+                "label": "",
+                "data": [_pct(p.upper) for p in cohort.curve],
+                "fill": False,
+                "borderColor": colour + "00",
+                **band,
+            }
         )
         datasets.append(
-            {"label": "", "data": [_pct(p.lower) for p in cohort.curve], "fill": "-1", "borderColor": colour + "00", **band}
+            {
+                "label": "",
+                "data": [_pct(p.lower) for p in cohort.curve],
+                "fill": "-1",
+                "borderColor": colour + "00",
+                **band,
+            }
         )
     survival = charts.line_chart([str(m) for m in range(longest)], datasets, y_title="%", y_max=100)
     survival["options"]["scales"]["x"] = {"title": {"display": True, "text": _("months since start")}}
