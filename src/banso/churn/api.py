@@ -341,3 +341,8 @@ def churn_analysis_xlsx(request: HttpRequest, query: Query[AnalysisQuery]) -> An
     response = HttpResponse(exports.workbook_bytes(result), content_type=exports.XLSX)
     response["Content-Disposition"] = f'attachment; filename="{exports.filename(result)}"'
     return response
+
+
+from .risk_api import risk_router  # noqa: E402  (the churn-risk model's endpoints)
+
+router.add_router("/risk", risk_router)

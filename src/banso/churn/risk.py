@@ -575,7 +575,9 @@ def start_run(kind: str, as_of: dt.date | None = None, actor: Any = None, schedu
     return run
 
 
-def execute(run: RiskRun, backend: Backend | None = None, echo: Echo | None = None) -> RiskRun:
+def execute(
+    run: RiskRun, backend: Backend | None = None, echo: Echo | None = None, horizon_days: int = DEFAULT_HORIZON_DAYS
+) -> RiskRun:
     """Carry out a run here, recording progress and outcome on it; re-raises unexpected errors."""
     run.status, run.started_at = RiskRunStatus.RUNNING, timezone.now()
     run.save(update_fields=["status", "started_at"])
@@ -588,7 +590,7 @@ def execute(run: RiskRun, backend: Backend | None = None, echo: Echo | None = No
 
     try:
         if run.kind == RiskRunKind.TRAIN:
-            run.model = train(run.as_of, backend, echo=echo, progress=progress)
+            run.model = train(run.as_of, backend, echo=echo, horizon_days=horizon_days, progress=progress)
             run.rows = int(run.model.metrics.get("windows", {}).get("train", {}).get("rows", 0))
         else:
             run.model = current_model(run.as_of)
@@ -606,10 +608,16 @@ def execute(run: RiskRun, backend: Backend | None = None, echo: Echo | None = No
     return run
 
 
-def run_now(kind: str, as_of: dt.date, backend: Backend | None = None, echo: Echo | None = None) -> RiskRun:
+def run_now(
+    kind: str,
+    as_of: dt.date,
+    backend: Backend | None = None,
+    echo: Echo | None = None,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+) -> RiskRun:
     """A run carried out here and now (the command line), recorded like a queued one."""
     run = RiskRun.objects.create(kind=kind, as_of=as_of)
-    return execute(run, backend, echo)
+    return execute(run, backend, echo, horizon_days)
 
 
 def active_run(kind: str | None = None) -> RiskRun | None:

@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import include, path
 
-from . import views
+from . import risk_urls, views
 
 app_name = "churn"
 urlpatterns = [
@@ -14,4 +14,5 @@ urlpatterns = [
     path("reasons/", views.reason_list, name="reasons"),
     path("reasons/new/", views.reason_create, name="reason_create"),
     path("reasons/<int:pk>/edit/", views.reason_edit, name="reason_edit"),
+    path("risk/", include(risk_urls)),
 ]
