@@ -561,8 +561,9 @@ def score_events(kinds: Iterable[str], first_day: dt.date, last_day: dt.date) ->
 
 def _nps_exprs() -> list[pl.Expr]:
     n = pl.len()
-    promoters = (pl.col("score") >= 9).sum()
-    detractors = (pl.col("score") <= 6).sum()
+    # Counts of booleans are unsigned in polars: signed before subtracting.
+    promoters = (pl.col("score") >= 9).sum().cast(pl.Int64)
+    detractors = (pl.col("score") <= 6).sum().cast(pl.Int64)
     return [
         n.alias("responses"),
         promoters.alias("promoters"),
@@ -675,7 +676,11 @@ def measure_values(keys: Sequence[str], as_of: dt.date, account_ids: Sequence[in
     parts = {
         "nps_latest": nps.sort("occurred_at").group_by("account_id").agg(pl.col("score").last().alias("nps_latest")),
         "nps_365d": nps.group_by("account_id").agg(
-            (((pl.col("score") >= 9).sum() - (pl.col("score") <= 6).sum()) * 100.0 / pl.len()).alias("nps_365d")
+            (
+                ((pl.col("score") >= 9).sum().cast(pl.Int64) - (pl.col("score") <= 6).sum().cast(pl.Int64))
+                * 100.0
+                / pl.len()
+            ).alias("nps_365d")
         ),
         "csat_avg_180d": csat.group_by("account_id").agg(pl.col("score").mean().alias("csat_avg_180d")),
     }
