@@ -95,6 +95,13 @@ def check_card(
         parsed = parse_definition(definition)
     except SpecError as error:
         errors.extend((f"definition.{f}" if f else "definition", message) for f, message in error.errors)
+    if parsed is not None:
+        # Saved versions stay readable if a measure disappears later; a new one may only use what exists now.
+        known = measure_options()
+        for index, measure in enumerate(parsed.measures):
+            if measure.key not in known:
+                message = _("Unknown measure “%(key)s”.") % {"key": measure.key}
+                errors.append((f"definition.measures.{index}.key", message))
     return parsed or CardDefinition.model_construct(measures=()), errors
 
 
