@@ -37,18 +37,19 @@ def run(options: dict[str, Any], out: Callable[[str], None], err: Callable[[str]
             out(f"{survey.pk}\t{survey.kind}\t{repeat}\t{survey.name}")
         return
     if action == "send":
-        survey = Survey.objects.filter(pk=options["survey_id"]).first()
-        if survey is None:
+        found = Survey.objects.filter(pk=options["survey_id"]).first()
+        if found is None:
             raise CommandError(f"survey_id: no survey {options['survey_id']}")
-        wave = surveys.start_wave(survey, enqueue=bool(options["queue"]))
+        wave = surveys.start_wave(found, enqueue=bool(options["queue"]))
         if options["queue"]:
             out(f"wave {wave.pk}: {wave.total} recipients queued for the worker")
             return
     else:
-        wave = SurveyWave.objects.filter(pk=options["wave_id"]).first()
-        if wave is None:
+        stopped = SurveyWave.objects.filter(pk=options["wave_id"]).first()
+        if stopped is None:
             raise CommandError(f"wave_id: no wave {options['wave_id']}")
-        SurveyWave.objects.filter(pk=wave.pk).update(status=WaveStatus.QUEUED)
+        SurveyWave.objects.filter(pk=stopped.pk).update(status=WaveStatus.QUEUED)
+        wave = stopped
     wave = surveys.send_wave(wave.pk, echo=err)
     out(f"wave {wave.pk}: {wave.sent} sent, {wave.failed} failed of {wave.total} ({wave.get_status_display()})")
     if wave.status == WaveStatus.FAILED:

@@ -190,7 +190,7 @@ def audience_accounts(survey: Survey) -> list[int]:
     if survey.audience == SurveyAudience.TIER:
         accounts = accounts.filter(tier=survey.tier)
     elif survey.audience == SurveyAudience.SEGMENT:
-        members = SegmentMembership.objects.filter(segment_id=survey.segment_id, left_at__isnull=True)
+        members = SegmentMembership.objects.filter(segment_id=survey.segment_id or 0, left_at__isnull=True)
         accounts = accounts.filter(pk__in=members.values("subject_id"))
     return list(accounts.order_by("id").values_list("id", flat=True))
 
@@ -436,14 +436,14 @@ def check_token(token: str) -> TokenCheck:
         return TokenCheck("invalid")
     if not isinstance(payload, dict):
         return TokenCheck("invalid")
-    if payload.get("t"):
-        survey = Survey.objects.filter(pk=payload.get("s")).first()
+    is_test = bool(payload.get("t"))
+    ident = payload.get("s" if is_test else "i")
+    if not isinstance(ident, int):
+        return TokenCheck("invalid")
+    if is_test:
+        survey = Survey.objects.filter(pk=ident).first()
         return TokenCheck("test", survey) if survey else TokenCheck("invalid")
-    invitation = (
-        SurveyInvitation.objects.select_related("wave__survey", "contact", "account")
-        .filter(pk=payload.get("i"))
-        .first()
-    )
+    invitation = SurveyInvitation.objects.select_related("wave__survey", "contact", "account").filter(pk=ident).first()
     if invitation is None:
         return TokenCheck("invalid")
     survey = invitation.wave.survey
@@ -545,7 +545,7 @@ def score_events(kinds: Iterable[str], first_day: dt.date, last_day: dt.date) ->
         account_ids.append(account_id)
         kinds_.append(kind)
         times.append(occurred_at)
-        scores.append(float(value))
+        scores.append(float(value))  # type: ignore[arg-type]  # value__isnull=False above
     frame = pl.DataFrame(
         {"account_id": account_ids, "kind": kinds_, "occurred_at": times, "score": scores},
         schema={
