@@ -526,7 +526,7 @@ def _json(value: dict[str, Any]) -> str:
 # Reading answers back -------------------------------------------------------------------------------
 
 
-def _utc_start(day: dt.date) -> dt.datetime:
+def day_start_utc(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), JST).astimezone(dt.UTC)
 
 
@@ -537,8 +537,8 @@ def score_events(kinds: Iterable[str], first_day: dt.date, last_day: dt.date) ->
         kind__in=list(kinds),
         account__isnull=False,
         value__isnull=False,
-        occurred_at__gte=_utc_start(first_day),
-        occurred_at__lt=_utc_start(last_day + dt.timedelta(days=1)),
+        occurred_at__gte=day_start_utc(first_day),
+        occurred_at__lt=day_start_utc(last_day + dt.timedelta(days=1)),
     ).values_list("account_id", "kind", "occurred_at", "value")
     account_ids, kinds_, times, scores = [], [], [], []
     for account_id, kind, occurred_at, value in rows.iterator(chunk_size=5000):
