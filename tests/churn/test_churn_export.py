@@ -38,7 +38,7 @@ def test_workbook_has_one_sheet_per_table_with_japanese_headers(four_accounts):
 def test_monthly_sheet_holds_real_numbers_with_yen_and_rate_formats(four_accounts):
     sheet = _book(four_accounts)["月次"]
     headers = [c.value for c in sheet[1]]
-    jan = {h: c for h, c in zip(headers, sheet[2], strict=True)}
+    jan = dict(zip(headers, sheet[2], strict=True))
     assert jan["月"].value == datetime.datetime(2025, 1, 1)
     assert jan["月"].number_format == "yyyy-mm"
     assert jan["月初MRR"].value == 350_000 and jan["月初MRR"].number_format == "#,##0"

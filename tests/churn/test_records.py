@@ -169,3 +169,25 @@ def test_every_demo_churn_reason_maps_to_a_reason_other_than_other(db):
 
     for text in CHURN_REASONS.values():
         assert services.reason_for_text(text)[0].code != "other", text
+
+
+def test_the_demo_records_every_churned_contract_once(db):
+    from datetime import date
+
+    from banso.accounts.models import Contract
+    from banso.core.demo import DEMO_SOURCE, DemoContext, Progress
+    from banso.core.management.commands.demo import run_demo
+
+    def demo():
+        ctx = DemoContext(accounts=80, csms=2, today=date(2026, 11, 20), progress=Progress(quiet=True))
+        run_demo(ctx, only=("core", "accounts", "churn"))
+
+    demo()
+    churned = Contract.objects.filter(source=DEMO_SOURCE, status=ContractStatus.CHURNED)
+    assert churned.count() > 5
+    assert set(ChurnRecord.objects.values_list("contract_id", flat=True)) == set(churned.values_list("pk", flat=True))
+    assert not ChurnRecord.objects.filter(reason__code="other").exists()
+    first = ChurnRecord.objects.select_related("contract").first()
+    assert first.lost_mrr == first.contract.mrr and first.churned_on <= date(2026, 11, 20)
+    demo()
+    assert ChurnRecord.objects.count() == churned.count()

@@ -50,9 +50,7 @@ class ChurnRecord(models.Model):
         related_name="churn_records",
     )
     churned_on = models.DateField(_("churned on"))
-    reason = models.ForeignKey(
-        ChurnReason, verbose_name=_("reason"), on_delete=models.PROTECT, related_name="records"
-    )
+    reason = models.ForeignKey(ChurnReason, verbose_name=_("reason"), on_delete=models.PROTECT, related_name="records")
     sub_reason = models.ForeignKey(
         ChurnReason,
         verbose_name=_("sub-reason"),
