@@ -698,16 +698,13 @@ def measure_values(keys: Sequence[str], as_of: dt.date, account_ids: Sequence[in
 
 
 def account_card(account: Account) -> dict[str, Any]:
-    """The Account 360 card: the account's latest answers with who gave them."""
+    """The Account 360 card: the account's latest answers with who gave them (one query)."""
     responses = list(
         SurveyResponse.objects.filter(account=account)
         .select_related("survey", "contact")
         .order_by("-answered_at", "-id")[:5]
     )
-    pending = SurveyInvitation.objects.filter(
-        account=account, status=InvitationStatus.SENT, response__isnull=True, expires_at__gt=timezone.now()
-    ).count()
-    return {"responses": responses, "pending": pending}
+    return {"responses": responses}
 
 
 def comments(survey: Survey, limit: int = 50) -> list[SurveyResponse]:
