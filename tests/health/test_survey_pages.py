@@ -232,3 +232,16 @@ def test_one_answer_per_invitation_is_enforced_by_the_database(settings):
     with pytest.raises(surveys.AlreadyAnswered):
         surveys.record_answer(invitation, 1)
     assert SurveyResponse.objects.count() == 1
+
+
+def test_survey_list_counts_waves_and_answers_once_each(client_as):
+    _customers(2)
+    survey = SurveyFactory(name="一覧テスト")
+    for _ in range(2):
+        surveys.start_wave(survey, enqueue=False)
+    first = survey.waves.order_by("id").first().invitations.select_related("wave__survey")
+    for invitation in first:
+        surveys.record_answer(invitation, 8)
+    page = client_as(Role.VIEWER).get("/health/surveys/")
+    (row,) = page.context["surveys"]
+    assert (row.wave_count, row.answer_count) == (2, 2)

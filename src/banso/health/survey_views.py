@@ -40,7 +40,9 @@ def _can_manage(request: HttpRequest) -> bool:
 
 @requires(Capability.VIEW_ACCOUNTS)
 def survey_list(request: HttpRequest) -> HttpResponse:
-    found = Survey.objects.annotate(wave_count=Count("waves", distinct=True), answer_count=Count("responses"))
+    found = Survey.objects.annotate(
+        wave_count=Count("waves", distinct=True), answer_count=Count("responses", distinct=True)
+    )
     return render(
         request,
         "health/surveys/list.html",
