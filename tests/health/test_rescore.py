@@ -24,7 +24,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_rescore_writes_one_snapshot_per_account_with_score_band_version_and_raw_values():
-    busy, quiet, gone = AccountFactory(), AccountFactory(), AccountFactory(lifecycle_stage=LifecycleStage.CHURNED)
+    busy, quiet = AccountFactory(), AccountFactory()
+    AccountFactory(lifecycle_stage=LifecycleStage.CHURNED)
     add_events(busy.pk, "login", DAY - dt.timedelta(days=3), n=20)
     add_events(quiet.pk, "login", DAY - dt.timedelta(days=3), n=2)
     add_events(quiet.pk, "inquiry_opened", DAY - dt.timedelta(days=10), n=3)
@@ -94,7 +95,9 @@ def test_segment_membership_is_taken_as_of_the_day_rescored():
         entered_at=aware(dt.datetime(2026, 11, 1)),
         left_at=aware(dt.datetime(2026, 11, 25)),
     )
-    SegmentMembership.objects.create(segment=segment, subject_id=joined_later.pk, entered_at=aware(dt.datetime(2026, 11, 22)))
+    SegmentMembership.objects.create(
+        segment=segment, subject_id=joined_later.pk, entered_at=aware(dt.datetime(2026, 11, 22))
+    )
     segment_card, default = make_card("セグメント", segment=segment), make_card("標準")
 
     services.rescore(DAY)

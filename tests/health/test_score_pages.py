@@ -36,7 +36,11 @@ def snap(account, card, day, score, band, values, change=None):
 def scored():
     card = make_card("標準カード", definition_data=definition(LOGINS, OPEN_INQUIRIES))
     high = make_card("高タッチ顧客", tier=TouchTier.HIGH, definition_data=definition(LOGINS))
-    healthy, falling, risky = AccountFactory(name="元気商事"), AccountFactory(name="下降工業"), AccountFactory(name="危険物産")
+    healthy, falling, risky = (
+        AccountFactory(name="元気商事"),
+        AccountFactory(name="下降工業"),
+        AccountFactory(name="危険物産"),
+    )
     snap(healthy, card, D2, "100.0", "green", {"metric:logins_30d": 20.0, "inquiries:open": 0.0}, "0.0")
     snap(falling, card, D1, "88.0", "green", {"metric:logins_30d": 16.0, "inquiries:open": 0.0})
     snap(falling, card, D2, "50.0", "yellow", {"metric:logins_30d": 10.0, "inquiries:open": 2.0}, "-38.0")

@@ -37,13 +37,23 @@ def send(client, method, path, data):
 def test_a_card_is_created_and_each_change_of_definition_is_a_new_version(api_as):
     client = api_as(Role.OPS_MANAGER)
     segment = SegmentFactory()
-    created = send(client, "post", "/scorecards", {"name": "セグメント別", "segment_id": segment.pk, "priority": 3, "definition": definition()})
+    created = send(
+        client,
+        "post",
+        "/scorecards",
+        {"name": "セグメント別", "segment_id": segment.pk, "priority": 3, "definition": definition()},
+    )
     assert created.status_code == 201, created.content
     card = created.json()
     assert (card["version"], card["segment_id"], card["is_default"]) == (1, segment.pk, False)
 
     changed = definition(LOGINS, red_below=30)
-    updated = send(client, "put", f"/scorecards/{card['id']}", {"name": "セグメント別", "segment_id": segment.pk, "definition": changed, "note": "問い合わせを外す"})
+    updated = send(
+        client,
+        "put",
+        f"/scorecards/{card['id']}",
+        {"name": "セグメント別", "segment_id": segment.pk, "definition": changed, "note": "問い合わせを外す"},
+    )
     body = updated.json()
     assert updated.status_code == 200 and body["version"] == 2
     assert [v["number"] for v in body["versions"]] == [2, 1]
@@ -57,8 +67,14 @@ def test_a_card_is_created_and_each_change_of_definition_is_a_new_version(api_as
     [
         ({"name": "", "definition": definition()}, "name"),
         ({"name": "x", "definition": {"measures": []}}, "definition.measures"),
-        ({"name": "x", "definition": definition({**LOGINS, "key": "metric:nothing_like_it"})}, "definition.measures.0.key"),
-        ({"name": "x", "definition": definition({**LOGINS, "mapping": {"type": "range", "bad": 1}})}, "definition.measures.0.mapping.good"),
+        (
+            {"name": "x", "definition": definition({**LOGINS, "key": "metric:nothing_like_it"})},
+            "definition.measures.0.key",
+        ),
+        (
+            {"name": "x", "definition": definition({**LOGINS, "mapping": {"type": "range", "bad": 1}})},
+            "definition.measures.0.mapping.good",
+        ),
         ({"name": "x", "definition": definition(LOGINS, red_below=90, green_from=50)}, "definition.bands"),
         ({"name": "x", "segment_id": 999999, "definition": definition()}, "segment_id"),
     ],
@@ -85,7 +101,13 @@ def test_score_history_and_the_explanation_of_a_day(api_as):
         (dt.date(2026, 11, 20), {"metric:logins_30d": 4.0, "inquiries:open": None}, "20.0", "red"),
     ):
         HealthSnapshot.objects.create(
-            account=account, day=day, score=Decimal(score), band=band, scorecard=card, version=card.current, values=values
+            account=account,
+            day=day,
+            score=Decimal(score),
+            band=band,
+            scorecard=card,
+            version=card.current,
+            values=values,
         )
     client = api_as(Role.CSM)
 
@@ -96,7 +118,12 @@ def test_score_history_and_the_explanation_of_a_day(api_as):
     explained = client.get(f"{BASE}/accounts/{account.pk}/explanation", {"day": "2026-11-20"}).json()
     assert explained["redistributed"] is True
     logins, inquiries = explained["measures"]
-    assert (logins["raw"], logins["points"], logins["effective_weight"], logins["contribution"]) == (4.0, 20.0, 100.0, 20.0)
+    assert (logins["raw"], logins["points"], logins["effective_weight"], logins["contribution"]) == (
+        4.0,
+        20.0,
+        100.0,
+        20.0,
+    )
     assert (inquiries["raw"], inquiries["effective_weight"], inquiries["weight"]) == (None, 0.0, 40.0)
 
 

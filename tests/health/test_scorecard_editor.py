@@ -7,9 +7,9 @@ from django.urls import reverse
 
 from banso.core.choices import Role
 from banso.health.models import Scorecard
+from tests.accounts.factories import AccountFactory
 
 from .factories import add_events, make_card
-from tests.accounts.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -38,12 +38,21 @@ def post_data(rows, **card):
 
 
 LOGIN_ROW = {"key": "metric:logins_30d", "label": "", "weight": "60", "mapping": "range", "bad": "0", "good": "20"}
-INQUIRY_ROW = {"key": "inquiries:open", "label": "未解決", "weight": "40", "mapping": "thresholds", "steps": "3:0, 1:50", "otherwise": "100"}
+INQUIRY_ROW = {
+    "key": "inquiries:open",
+    "label": "未解決",
+    "weight": "40",
+    "mapping": "thresholds",
+    "steps": "3:0, 1:50",
+    "otherwise": "100",
+}
 
 
 def test_an_ops_manager_creates_a_card_from_measure_rows(client_as):
     client = client_as(Role.OPS_MANAGER)
-    response = client.post(reverse("health:scorecard_create"), post_data([LOGIN_ROW, INQUIRY_ROW], tier="high", priority="5"))
+    response = client.post(
+        reverse("health:scorecard_create"), post_data([LOGIN_ROW, INQUIRY_ROW], tier="high", priority="5")
+    )
     card = Scorecard.objects.get()
     assert response.status_code == 302 and response.url == reverse("health:scorecard", args=[card.pk])
     assert (card.tier, card.priority, card.current.number) == ("high", 5, 1)
@@ -51,7 +60,11 @@ def test_an_ops_manager_creates_a_card_from_measure_rows(client_as):
         "key": "inquiries:open",
         "label": "未解決",
         "weight": 40.0,
-        "mapping": {"type": "thresholds", "steps": [{"min": 3.0, "points": 0.0}, {"min": 1.0, "points": 50.0}], "otherwise": 100.0},
+        "mapping": {
+            "type": "thresholds",
+            "steps": [{"min": 3.0, "points": 0.0}, {"min": 1.0, "points": 50.0}],
+            "otherwise": 100.0,
+        },
     }
     page = client.get(response.url).content.decode()
     assert "ログイン" in page and "未解決" in page and "v1" in page
@@ -95,7 +108,8 @@ def test_saving_without_a_change_of_definition_keeps_the_version(client_as):
     card = make_card()
     client = client_as(Role.OPS_MANAGER)
     response = client.post(
-        reverse("health:scorecard_edit", args=[card.pk]), post_data([LOGIN_ROW, {**INQUIRY_ROW, "label": ""}], name="名前だけ変更")
+        reverse("health:scorecard_edit", args=[card.pk]),
+        post_data([LOGIN_ROW, {**INQUIRY_ROW, "label": ""}], name="名前だけ変更"),
     )
     assert response.status_code == 302
     card.refresh_from_db()
@@ -103,7 +117,9 @@ def test_saving_without_a_change_of_definition_keeps_the_version(client_as):
 
 
 def test_the_add_button_returns_one_more_row_and_bumps_the_count(client_as):
-    response = client_as(Role.OPS_MANAGER).get(reverse("health:measure_row"), {"m-TOTAL_FORMS": "2"}, HTTP_HX_REQUEST="true")
+    response = client_as(Role.OPS_MANAGER).get(
+        reverse("health:measure_row"), {"m-TOTAL_FORMS": "2"}, HTTP_HX_REQUEST="true"
+    )
     page = response.content.decode()
     assert 'name="m-2-key"' in page and 'value="3"' in page and "hx-swap-oob" in page
     assert "ログイン" in page and "未解決の問い合わせ" in page  # measures grouped by category

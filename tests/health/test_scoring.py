@@ -18,7 +18,7 @@ def frame(**columns):
     n = len(next(iter(columns.values())))
     return pl.DataFrame(
         {"account_id": list(range(1, n + 1)), **columns},
-        schema={"account_id": pl.Int64, **{k: pl.Float64 for k in columns}},
+        schema={"account_id": pl.Int64, **dict.fromkeys(columns, pl.Float64)},
     )
 
 
@@ -35,9 +35,7 @@ def test_a_range_is_linear_between_bad_and_good_and_clamped_in_either_direction(
         {"key": "metric:logins_30d", "weight": 1, "mapping": {"type": "range", "bad": 0, "good": 20}},
         {"key": "metric:days_since_login", "weight": 1, "mapping": {"type": "range", "bad": 30, "good": 0}},
     )
-    scored = score_frame(
-        definition, frame(**{"metric:logins_30d": [5, 40, -1], "metric:days_since_login": [3, 60, 0]})
-    )
+    scored = score_frame(definition, frame(**{"metric:logins_30d": [5, 40, -1], "metric:days_since_login": [3, 60, 0]}))
     assert scored["p0"].to_list() == [25, 100, 0]
     assert scored["p1"].to_list() == [90, 0, 100]
     assert scored["score"].to_list() == [57.5, 50, 50]
@@ -63,7 +61,9 @@ def test_a_measure_without_data_shares_its_weight_among_the_others():
     )
     scored = score_frame(
         definition,
-        frame(**{"metric:logins_30d": [10, None], "contract:days_to_renewal": [None, None], "inquiries:open": [1, None]}),
+        frame(
+            **{"metric:logins_30d": [10, None], "contract:days_to_renewal": [None, None], "inquiries:open": [1, None]}
+        ),
     )
     first, second = scored.row(0, named=True), scored.row(1, named=True)
     # 70 points with 50 of 75 weight, 75 points with 25 of 75: (70*2 + 75) / 3
@@ -79,7 +79,11 @@ def test_a_measure_without_data_shares_its_weight_among_the_others():
         ({"measures": [{"key": "metric:logins_30d", "weight": 0, "mapping": THRESHOLDS}]}, "measures.0.weight"),
         ({"measures": [{"key": "nowhere:x", "weight": 1, "mapping": THRESHOLDS}]}, "measures.0.key"),
         (
-            {"measures": [{"key": "metric:logins_30d", "weight": 1, "mapping": {"type": "range", "bad": 3, "good": 3}}]},
+            {
+                "measures": [
+                    {"key": "metric:logins_30d", "weight": 1, "mapping": {"type": "range", "bad": 3, "good": 3}}
+                ]
+            },
             "measures.0.mapping",
         ),
         (

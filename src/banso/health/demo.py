@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import importlib.util
+from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
@@ -36,7 +37,7 @@ def _range(key: str, weight: float, bad: float, good: float) -> dict[str, Any]:
     return {"key": key, "weight": weight, "mapping": {"type": "range", "bad": bad, "good": good}}
 
 
-def _steps(key: str, weight: float, steps: list[tuple[float, float]], otherwise: float) -> dict[str, Any]:
+def _steps(key: str, weight: float, steps: Sequence[tuple[float, float]], otherwise: float) -> dict[str, Any]:
     mapping = {"type": "thresholds", "steps": [{"min": m, "points": p} for m, p in steps], "otherwise": otherwise}
     return {"key": key, "weight": weight, "mapping": mapping}
 

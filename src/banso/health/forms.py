@@ -132,7 +132,9 @@ class ScorecardForm(forms.Form):
     is_active = forms.BooleanField(label=gettext_lazy("Active"), required=False, initial=True)
     red_below = forms.FloatField(label=gettext_lazy("Red below"), initial=40)
     green_from = forms.FloatField(label=gettext_lazy("Green from"), initial=70)
-    note = forms.CharField(label=gettext_lazy("What changed and why (kept with the version)"), max_length=300, required=False)
+    note = forms.CharField(
+        label=gettext_lazy("What changed and why (kept with the version)"), max_length=300, required=False
+    )
 
 
 class CardEditor:
@@ -180,7 +182,10 @@ class CardEditor:
             return None
         return {
             "measures": measures,
-            "bands": {"red_below": self.form.cleaned_data["red_below"], "green_from": self.form.cleaned_data["green_from"]},
+            "bands": {
+                "red_below": self.form.cleaned_data["red_below"],
+                "green_from": self.form.cleaned_data["green_from"],
+            },
         }
 
     def place_errors(self, errors: list[tuple[str, str]]) -> None:

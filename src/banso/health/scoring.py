@@ -11,6 +11,7 @@ band limits colour the score red, yellow or green.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Annotated, Any, Literal
 
 import polars as pl
@@ -42,7 +43,7 @@ class Thresholds(_Strict):
     @classmethod
     def _ordered(cls, steps: tuple[Threshold, ...]) -> tuple[Threshold, ...]:
         mins = [step.min for step in steps]
-        if any(a <= b for a, b in zip(mins, mins[1:], strict=False)):
+        if any(a <= b for a, b in pairwise(mins)):
             raise ValueError(_("List the thresholds from the highest value down, each lower than the one before."))
         return steps
 
@@ -129,8 +130,8 @@ def _points(mapping: Thresholds | Range, value: pl.Expr) -> tuple[pl.Expr, pl.Ex
     if isinstance(mapping, Range):
         share = ((value - mapping.bad) / (mapping.good - mapping.bad)).clip(0.0, 1.0)
         return share * 100.0, pl.when(value.is_null()).then(None).otherwise(pl.lit(0, pl.Int8))
-    points = pl.when(value.is_null()).then(None)
-    rule = pl.when(value.is_null()).then(None)
+    points: Any = pl.when(value.is_null()).then(None)
+    rule: Any = pl.when(value.is_null()).then(None)
     for index, step in enumerate(mapping.steps):
         points = points.when(value >= step.min).then(pl.lit(step.points))
         rule = rule.when(value >= step.min).then(pl.lit(index, pl.Int8))
@@ -142,9 +143,9 @@ def score_frame(definition: CardDefinition, values: pl.DataFrame) -> pl.DataFram
 
     Returns `account_id`, `score` (0–100, one decimal; null when no measure has data), `band`, and per
     measure i: `v{i}` raw value, `p{i}` points, `r{i}` matched threshold, `w{i}` effective weight (0–1)."""
-    frame = values.select("account_id", *[pl.col(m.key).cast(pl.Float64).alias(f"v{i}") for i, m in enumerate(
-        definition.measures
-    )])
+    frame = values.select(
+        "account_id", *[pl.col(m.key).cast(pl.Float64).alias(f"v{i}") for i, m in enumerate(definition.measures)]
+    )
     columns: list[pl.Expr] = []
     for i, measure in enumerate(definition.measures):
         points, rule = _points(measure.mapping, pl.col(f"v{i}"))

@@ -6,6 +6,7 @@ Views, the API, tasks and commands call these functions."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -33,6 +34,8 @@ from .measures import MeasureOption
 from .models import Band, HealthRun, HealthSnapshot, RunStatus, Scorecard, ScorecardVersion
 from .scoring import NO_RULE, CardDefinition, Range, Thresholds, dump_definition, parse_definition, score_frame
 
+log = logging.getLogger(__name__)
+
 # Measures ------------------------------------------------------------------------------------------
 
 
@@ -48,7 +51,8 @@ def measure_options() -> dict[str, MeasureOption]:
     for prefix, source in measures.sources().items():
         try:
             options = source.options()
-        except Exception:  # noqa: BLE001 -- a broken source must not take the designer down with it
+        except Exception:  # a broken source must not take the designer down with it
+            log.exception("measure source %s: options failed", prefix)
             continue
         for option in options:
             found[f"{prefix}:{option.key}"] = option
@@ -193,7 +197,8 @@ def version_changes(before: dict[str, Any] | None, after: dict[str, Any]) -> lis
             continue
         if was.weight != measure.weight:
             changes.append(
-                _("%(label)s: weight %(a)s → %(b)s") % {"label": label, "a": _num(was.weight), "b": _num(measure.weight)}
+                _("%(label)s: weight %(a)s → %(b)s")
+                % {"label": label, "a": _num(was.weight), "b": _num(measure.weight)}
             )
         if was.mapping != measure.mapping:
             changes.append(
@@ -630,11 +635,13 @@ def preview(definition: Any, as_of: dt.date | None = None, backend: Any = None) 
     with measures.using_backend(backend):
         values = measure_values([m.key for m in parsed.measures], as_of, ids)
     scored = score_frame(parsed, values).filter(pl.col("score").is_not_null())
-    bands = {band: 0 for band in Band.values}
+    bands = dict.fromkeys(Band.values, 0)
     for band, n in scored.group_by("band").len().iter_rows():
         bands[band] = n
     buckets = [0] * 10
-    for bucket, n in scored.select((pl.col("score") // 10).clip(0, 9).cast(pl.Int64).alias("b")).group_by("b").len().iter_rows():
+    for bucket, n in (
+        scored.select((pl.col("score") // 10).clip(0, 9).cast(pl.Int64).alias("b")).group_by("b").len().iter_rows()
+    ):
         buckets[bucket] = n
     mean = scored["score"].mean() if scored.height else None
     return {"accounts": scored.height, "bands": bands, "buckets": buckets, "mean": mean, "as_of": as_of}

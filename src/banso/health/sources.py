@@ -55,7 +55,9 @@ def metric_values(keys: Sequence[str], as_of: dt.date, account_ids: Sequence[int
         raise KeyError(", ".join(missing))
     specs = {key: known[key].spec for key in keys}
     frame = _accounts(account_ids).join(_engine(as_of, specs), on="account_id", how="left")
-    fills = [pl.col(key).fill_null(float(spec.empty_value)) for key, spec in specs.items() if spec.empty_value is not None]
+    fills = [
+        pl.col(key).fill_null(float(spec.empty_value)) for key, spec in specs.items() if spec.empty_value is not None
+    ]
     return frame.with_columns(fills) if fills else frame
 
 

@@ -65,7 +65,9 @@ def index(request: HttpRequest) -> HttpResponse:
     card_id = request.GET.get("card") or ""
     band = request.GET.get("band") or ""
     owner = request.GET.get("owner") or ""
-    sort = request.GET.get("sort") if request.GET.get("sort") in SORTS else "score"
+    sort = request.GET.get("sort") or "score"
+    if sort not in SORTS:
+        sort = "score"
     page = None
     distribution: dict[str, int] = {}
     if day is not None:
@@ -82,7 +84,12 @@ def index(request: HttpRequest) -> HttpResponse:
         page = Paginator(snapshots.order_by(*SORTS[sort]), PER_PAGE).get_page(request.GET.get("page"))
     total = sum(distribution.values())
     bands = [
-        {"code": code, "label": label, "count": distribution.get(code, 0), "share": _share(distribution.get(code, 0), total)}
+        {
+            "code": code,
+            "label": label,
+            "count": distribution.get(code, 0),
+            "share": _share(distribution.get(code, 0), total),
+        }
         for code, label in Band.choices
     ]
     runs = list(HealthRun.objects.select_related("triggered_by")[:RUNS_SHOWN])
@@ -150,7 +157,8 @@ def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
 @requires(Capability.VIEW_ACCOUNTS)
 def scorecard_list(request: HttpRequest) -> HttpResponse:
     cards = sorted(
-        Scorecard.objects.select_related("segment", "current"), key=lambda c: (not c.is_active, c.is_default, c.priority, c.pk)
+        Scorecard.objects.select_related("segment", "current"),
+        key=lambda c: (not c.is_active, c.is_default, c.priority, c.pk),
     )
     day = services.latest_day()
     counts: dict[int, int] = {}
@@ -158,7 +166,11 @@ def scorecard_list(request: HttpRequest) -> HttpResponse:
         for card_id in HealthSnapshot.objects.filter(day=day).values_list("scorecard_id", flat=True).iterator():
             counts[card_id] = counts.get(card_id, 0) + 1
     rows = [
-        {"card": card, "measures": len((card.current.definition if card.current else {}).get("measures", [])), "scored": counts.get(card.pk, 0)}
+        {
+            "card": card,
+            "measures": len((card.current.definition if card.current else {}).get("measures", [])),
+            "scored": counts.get(card.pk, 0),
+        }
         for card in cards
     ]
     return render(request, "health/scorecards.html", {"rows": rows, "day": day, "can_manage": _can_manage(request)})
@@ -205,7 +217,11 @@ def scorecard_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _designer(request: HttpRequest, editor: CardEditor) -> HttpResponse:
-    return render(request, "health/scorecard_form.html", {"editor": editor, "form": editor.form, "rows": editor.rows, "card": editor.card})
+    return render(
+        request,
+        "health/scorecard_form.html",
+        {"editor": editor, "form": editor.form, "rows": editor.rows, "card": editor.card},
+    )
 
 
 def _save(request: HttpRequest, editor: CardEditor) -> Scorecard | None:
@@ -251,7 +267,9 @@ def scorecard_edit(request: HttpRequest, pk: int) -> HttpResponse:
         saved = _save(request, editor)
         if saved is not None:
             if saved.current_id != before:
-                messages.success(request, _("Saved as version %(n)s.") % {"n": saved.current.number if saved.current else ""})
+                messages.success(
+                    request, _("Saved as version %(n)s.") % {"n": saved.current.number if saved.current else ""}
+                )
             else:
                 messages.success(request, _("The scorecard “%(name)s” was saved.") % {"name": saved.name})
             return redirect("health:scorecard", pk=saved.pk)
