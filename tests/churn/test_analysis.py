@@ -97,3 +97,27 @@ def test_an_empty_workspace_gives_empty_figures(db):
     assert result.months[0].grr is None
     assert result.lift == [] and result.cohorts == [] and result.reasons == []
     assert set(analysis.chart_configs(result)) == {"rates", "retention", "net_mrr", "reasons", "survival"}
+
+
+def test_lift_flags_a_departed_key_contact_and_groups_mrr_bands_and_few_valued_attributes(db):
+    from banso.accounts.choices import ContactRole
+    from tests.accounts.factories import ContactFactory
+
+    start, churn = D(2024, 1, 1), D(2025, 2, 1)
+    for i in range(6):
+        account = AccountFactory(attributes={"region": "関東" if i < 3 else "関西", "seats": i})
+        churned = i < 2
+        contract(account, 40_000 if i else 400_000, start, churn if churned else None, churned=churned)
+        if i < 2:  # both churners lost their champion before churning
+            ContactFactory(account=account, role=ContactRole.CHAMPION, left_on=D(2024, 12, 1))
+        if i == 5:  # the champion leaves only after the period: not counted
+            ContactFactory(account=account, role=ContactRole.CHAMPION, left_on=D(2025, 6, 1))
+    rows, churners, total = analysis.lift(analysis.contract_frame(), Q1, Filters())
+    assert (churners, total) == (2, 6)
+    by = {(r.attribute, r.value): r for r in rows}
+    left = by[("主担当者が退職・異動", "はい")]
+    assert (left.accounts, left.churned, left.lift) == (2, 2, pytest.approx(3.0))
+    assert by[("主担当者が退職・異動", "いいえ")].churned == 0
+    assert by[("MRR帯", "30万〜100万円")].accounts == 1
+    assert by[("region", "関東")].churned == 2
+    assert not any(r.attribute == "seats" for r in rows)  # six distinct values of six: not a grouping

@@ -199,37 +199,29 @@ def contract_frame(account_ids: QuerySet[Account] | None = None) -> pl.DataFrame
     ).select("account_id", "plan", "mrr", "start", "end")
 
 
-def mrr_at(contracts: pl.DataFrame, days: Sequence[datetime.date]) -> pl.DataFrame:
-    """MRR per account on each of `days` (sorted): (account_id, k, mrr) for days[k], only where positive.
+def mrr_matrix(contracts: pl.DataFrame, days: Sequence[datetime.date]) -> tuple[np.ndarray, np.ndarray]:
+    """MRR per account on each of `days` (sorted): (account ids, matrix accounts × days, int64 yen).
 
     A contract counts on day d when start <= d < end. Each contract covers a contiguous run of the sorted
-    days, found by binary search, so the work grows with contracts × covered days, not accounts × days."""
-    bounds = pl.Series("bounds", list(days), dtype=pl.Date)
+    days, found by binary search; adding its MRR where the run starts and subtracting it where it stops,
+    then summing along the days, fills the matrix in time proportional to contracts + accounts × days."""
     if contracts.is_empty():
-        return pl.DataFrame(schema={"account_id": pl.Int64, "k": pl.Int64, "mrr": pl.Int64})
-    first = bounds.search_sorted(contracts["start"], side="left").cast(pl.Int64)
+        return np.zeros(0, dtype=np.int64), np.zeros((0, len(days)), dtype=np.int64)
+    bounds = pl.Series("bounds", list(days), dtype=pl.Date)
+    first = bounds.search_sorted(contracts["start"], side="left").to_numpy().astype(np.int64)
     ends = contracts["end"]
-    last = pl.Series(
-        np.where(
-            ends.is_null().to_numpy(),
-            len(days),
-            bounds.search_sorted(ends.fill_null(datetime.date(9999, 12, 31)), side="left").to_numpy(),
-        )
-    ).cast(pl.Int64)
-    covered = (
-        contracts.select("account_id", "mrr")
-        .with_columns(k=pl.int_ranges(first, pl.max_horizontal(first, last)))
-        .explode("k")
-        .drop_nulls("k")
-    )
-    return covered.group_by("account_id", "k").agg(pl.col("mrr").sum()).filter(pl.col("mrr") > 0)
-
-
-def _movements(levels: pl.DataFrame) -> pl.DataFrame:
-    """Per account and boundary k: MRR at k (s) and at k+1 (e), zeros filled."""
-    start = levels.rename({"mrr": "s"})
-    end = levels.with_columns(k=pl.col("k") - 1).rename({"mrr": "e"})
-    return start.join(end, on=["account_id", "k"], how="full", coalesce=True).fill_null(0)
+    last = np.where(
+        ends.is_null().to_numpy(),
+        len(days),
+        bounds.search_sorted(ends.fill_null(datetime.date(9999, 12, 31)), side="left").to_numpy(),
+    ).astype(np.int64)
+    last = np.maximum(first, last)
+    ids, row = np.unique(contracts["account_id"].to_numpy(), return_inverse=True)
+    mrr = contracts["mrr"].to_numpy().astype(np.int64)
+    steps = np.zeros((len(ids), len(days) + 1), dtype=np.int64)
+    np.add.at(steps, (row, first), mrr)
+    np.add.at(steps, (row, last), -mrr)
+    return ids, np.cumsum(steps[:, :-1], axis=1)
 
 
 def _rate(numerator: float, denominator: float) -> float | None:
@@ -238,71 +230,45 @@ def _rate(numerator: float, denominator: float) -> float | None:
 
 def monthly(contracts: pl.DataFrame, period: Period) -> list[MonthRow]:
     months = period.months
-    n = len(months)
-    # Boundaries: 12 month starts before the period (for trailing figures), the period's, and the stop.
-    days = [add_months(period.start, i) for i in range(-TRAILING, n + 1)]
-    levels = mrr_at(contracts, days)
-    moves = _movements(levels).filter(pl.col("k").is_between(TRAILING, TRAILING + n - 1))
-    s, e = pl.col("s"), pl.col("e")
-    per_month = (
-        moves.group_by("k")
-        .agg(
-            active=(s > 0).sum(),
-            new_accounts=((s == 0) & (e > 0)).sum(),
-            churned_accounts=((s > 0) & (e == 0)).sum(),
-            start_mrr=s.sum(),
-            end_mrr=e.sum(),
-            new_mrr=pl.when(s == 0).then(e).otherwise(0).sum(),
-            expansion_mrr=pl.when((s > 0) & (e > s)).then(e - s).otherwise(0).sum(),
-            contraction_mrr=pl.when((e > 0) & (e < s)).then(s - e).otherwise(0).sum(),
-            churned_mrr=pl.when((s > 0) & (e == 0)).then(s).otherwise(0).sum(),
-        )
-        .sort("k")
-    )
-    by_k = {row["k"]: row for row in per_month.iter_rows(named=True)}
-    # Trailing twelve months ending with month k: accounts live at the start of month k-11, their MRR
-    # then (base) against their MRR after month k.
-    base = levels.rename({"mrr": "s0"}).with_columns(k=pl.col("k") + TRAILING - 1)
-    after = levels.with_columns(k=pl.col("k") - 1).rename({"mrr": "e"})
-    trailing = (
-        base.join(after, on=["account_id", "k"], how="left")
-        .fill_null(0)
-        .filter(pl.col("k").is_between(TRAILING, TRAILING + n - 1))
-        .group_by("k")
-        .agg(
-            base=pl.col("s0").sum(),
-            kept=pl.min_horizontal("s0", "e").sum(),
-            now=pl.col("e").sum(),
-        )
-    )
-    by_k12 = {row["k"]: row for row in trailing.iter_rows(named=True)}
+    # Month starts: twelve before the period (for trailing figures), the period's, and the day after it.
+    days = [add_months(period.start, i) for i in range(-TRAILING, len(months) + 1)]
+    _ids, levels = mrr_matrix(contracts, days)
     out = []
     for j, month in enumerate(months):
-        row = by_k.get(TRAILING + j) or {}
-        t12 = by_k12.get(TRAILING + j) or {}
-        start_mrr = int(row.get("start_mrr") or 0)
-        new, expansion = int(row.get("new_mrr") or 0), int(row.get("expansion_mrr") or 0)
-        contraction, churned = int(row.get("contraction_mrr") or 0), int(row.get("churned_mrr") or 0)
-        active = int(row.get("active") or 0)
+        k = TRAILING + j
+        s, e = levels[:, k], levels[:, k + 1]
+        live = s > 0
+        start_mrr = int(s.sum())
+        new = int(e[~live].sum())
+        expansion = int(np.where(live & (e > s), e - s, 0).sum())
+        contraction = int(np.where((e > 0) & (e < s), s - e, 0).sum())
+        gone = live & (e == 0)
+        churned = int(s[gone].sum())
+        active, churned_accounts = int(live.sum()), int(gone.sum())
+        # Trailing twelve months: accounts live at the start of month m-11, their MRR then (base)
+        # against their MRR after month m.
+        base = levels[:, k - TRAILING + 1]
+        held = base > 0
+        base_mrr, after = int(base.sum()), e[held]
         out.append(
             MonthRow(
                 month=month,
                 active_accounts=active,
-                new_accounts=int(row.get("new_accounts") or 0),
-                churned_accounts=int(row.get("churned_accounts") or 0),
-                logo_churn_rate=_rate(int(row.get("churned_accounts") or 0), active),
+                new_accounts=int(((s == 0) & (e > 0)).sum()),
+                churned_accounts=churned_accounts,
+                logo_churn_rate=_rate(churned_accounts, active),
                 start_mrr=start_mrr,
                 new_mrr=new,
                 expansion_mrr=expansion,
                 contraction_mrr=contraction,
                 churned_mrr=churned,
                 net_mrr=new + expansion - contraction - churned,
-                end_mrr=int(row.get("end_mrr") or 0),
+                end_mrr=int(e.sum()),
                 revenue_churn_rate=_rate(churned, start_mrr),
                 grr=_rate(start_mrr - contraction - churned, start_mrr),
                 nrr=_rate(start_mrr + expansion - contraction - churned, start_mrr),
-                grr_12m=_rate(int(t12.get("kept") or 0), int(t12.get("base") or 0)),
-                nrr_12m=_rate(int(t12.get("now") or 0), int(t12.get("base") or 0)),
+                grr_12m=_rate(int(np.minimum(after, base[held]).sum()), base_mrr),
+                nrr_12m=_rate(int(after.sum()), base_mrr),
             )
         )
     return out
@@ -353,22 +319,29 @@ def _band(mrr: int) -> str:
 
 def at_risk(contracts: pl.DataFrame, period: Period) -> pl.DataFrame:
     """Accounts live at some month start in the period: account_id, churned (bool: their MRR fell to zero
-    during a month of the period), churned_on (the first such month), mrr (at their last live month start)."""
-    months = period.months
-    levels = mrr_at(contracts, [*months, period.stop])
-    moves = _movements(levels).filter(pl.col("k") < len(months), pl.col("s") > 0)
-    month_of = pl.Series("m", [*months, period.stop], dtype=pl.Date)
-    return (
-        moves.sort("k")
-        .group_by("account_id")
-        .agg(
-            churned=(pl.col("e") == 0).any(),
-            first_churn_k=pl.col("k").filter(pl.col("e") == 0).first(),
-            mrr=pl.col("s").last(),
-        )
-        .with_columns(churned_on=pl.col("first_churn_k").map_elements(lambda k: month_of[k + 1], return_dtype=pl.Date))
-        .drop("first_churn_k")
-    )
+    during a month of the period), churned_on (the month start after the first such month), mrr (at their
+    last live month start)."""
+    schema = {"account_id": pl.Int64, "churned": pl.Boolean, "churned_on": pl.Date, "mrr": pl.Int64}
+    days = [*period.months, period.stop]
+    ids, levels = mrr_matrix(contracts, days)
+    start, after = levels[:, :-1], levels[:, 1:]
+    live = start > 0
+    keep = live.any(axis=1)
+    if not keep.any():
+        return pl.DataFrame(schema=schema)
+    gone = live & (after == 0)
+    churned = gone.any(axis=1)
+    month_after = np.array(days, dtype="datetime64[D]")[np.argmax(gone, axis=1) + 1]
+    last_live = live.shape[1] - 1 - np.argmax(live[:, ::-1], axis=1)
+    return pl.DataFrame(
+        {
+            "account_id": ids[keep],
+            "churned": churned[keep],
+            "churned_on": pl.Series(month_after[keep]).cast(pl.Date),
+            "mrr": start[np.arange(len(ids)), last_live][keep],
+        },
+        schema=schema,
+    ).with_columns(churned_on=pl.when(pl.col("churned")).then(pl.col("churned_on")))
 
 
 def lift(contracts: pl.DataFrame, period: Period, filters: Filters) -> tuple[list[LiftRow], int, int]:
@@ -423,7 +396,9 @@ def lift(contracts: pl.DataFrame, period: Period, filters: Filters) -> tuple[lis
             if isinstance(value, str | bool | int) and not isinstance(value, float):
                 custom.setdefault(str(key), [None] * len(rows))[i] = str(value)
     for key, values in sorted(custom.items()):
-        if 1 < len({v for v in values if v is not None}) <= MAX_ATTRIBUTE_VALUES:
+        distinct = len({v for v in values if v is not None})
+        # A grouping, not an identifier: a few values, shared by two accounts each on average.
+        if 1 < distinct <= MAX_ATTRIBUTE_VALUES and distinct * 2 <= sum(v is not None for v in values):
             columns[key] = values
     frame = pl.DataFrame(
         {"churned": risk["churned"], **{name: pl.Series(v, dtype=pl.String) for name, v in columns.items()}}
