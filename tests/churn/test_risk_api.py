@@ -4,9 +4,9 @@
 import pytest
 from django.test import Client
 
-from banso.core.models import ApiToken
 from banso.churn.models import RiskRun, RiskRunKind
 from banso.core.choices import Role
+from banso.core.models import ApiToken
 from tests.core.factories import UserFactory
 
 from .factories import AccountFactory
@@ -41,7 +41,9 @@ def test_training_is_queued_by_ops_managers_only(api_as, django_capture_on_commi
     assert api_as(Role.CSM).post(f"{BASE}/train", {}, content_type="application/json").status_code == 403
     assert Client().post(f"{BASE}/train", {}, content_type="application/json").status_code == 401
     with django_capture_on_commit_callbacks(execute=False):
-        response = api_as(Role.OPS_MANAGER).post(f"{BASE}/train", {"as_of": "2026-11-01"}, content_type="application/json")
+        response = api_as(Role.OPS_MANAGER).post(
+            f"{BASE}/train", {"as_of": "2026-11-01"}, content_type="application/json"
+        )
     assert response.status_code == 202
     run = RiskRun.objects.get()
     assert response.json()["id"] == run.pk and run.kind == RiskRunKind.TRAIN and str(run.as_of) == "2026-11-01"

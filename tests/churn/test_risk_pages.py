@@ -5,6 +5,7 @@ import json
 import re
 
 import pytest
+
 from banso.churn.models import RiskRun, RiskRunKind, RiskRunStatus
 from banso.core.choices import Role
 

@@ -58,7 +58,7 @@ def test_a_stored_version_predicts_the_same_after_reloading_from_text_and_json()
 
     risk.predict(TODAY, stored)
     frame = risk.features_on(TODAY, risk.History(), risk._ready(None))
-    probability, contrib = risk.score(stored, frame)
+    probability, _contrib = risk.score(stored, frame)
     saved = dict(RiskPrediction.objects.filter(day=TODAY).values_list("account_id", "probability"))
     assert np.allclose([saved[a] for a in frame["account_id"].to_list()], probability, atol=1e-5)
     # Drivers are the largest positive SHAP values, largest first.
