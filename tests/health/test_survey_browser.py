@@ -8,7 +8,7 @@ from banso.health import surveys
 from banso.health.models import SurveyResponse
 from tests.accounts.factories import AccountFactory, ContactFactory
 
-from .survey_factories import SurveyFactory
+from .survey_factories import SurveyFactory, _rate_limit_cleared  # noqa: F401 (fixture)
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -13,7 +13,7 @@ from banso.health import surveys
 from banso.health.models import Survey, SurveyResponse, SurveyWave, WaveStatus
 from tests.accounts.factories import AccountFactory, ContactFactory
 
-from .survey_factories import SurveyFactory, add_scores, at, smtp  # noqa: F401 (fixture)
+from .survey_factories import SurveyFactory, _rate_limit_cleared, add_scores, at, smtp  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
@@ -245,3 +245,29 @@ def test_survey_list_counts_waves_and_answers_once_each(client_as):
     page = client_as(Role.VIEWER).get("/health/surveys/")
     (row,) = page.context["surveys"]
     assert (row.wave_count, row.answer_count) == (2, 2)
+
+
+def test_a_stalled_wave_offers_to_send_the_rest(client_as, smtp, django_capture_on_commit_callbacks):  # noqa: F811
+    from django.utils import timezone
+
+    _customers(2)
+    wave = surveys.start_wave(SurveyFactory(), enqueue=False)
+    client = client_as(Role.OPS_MANAGER)
+    SurveyWave.objects.filter(pk=wave.pk).update(status=WaveStatus.SENDING, started_at=timezone.now())
+    fresh = client.get(f"/health/surveys/waves/{wave.pk}/").content.decode()
+    assert "hx-get" in fresh and "残りを送信" not in fresh  # still sending: polled, no second sender offered
+
+    SurveyWave.objects.filter(pk=wave.pk).update(started_at=timezone.now() - dt.timedelta(hours=1))
+    stalled = client.get(f"/health/surveys/waves/{wave.pk}/").content.decode()
+    assert "残りを送信" in stalled and "送信が止まった" in stalled
+    with override_settings(TASKS=IMMEDIATE), django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/health/surveys/waves/{wave.pk}/resume/")
+    wave.refresh_from_db()
+    assert wave.status == WaveStatus.DONE and len(smtp.messages) == 2
+
+
+def test_the_public_page_slows_down_a_client_guessing_links(client):
+    codes = [client.get(f"/survey/guess-{i}/").status_code for i in range(35)]
+    assert codes[:30] == [404] * 30
+    assert codes[30:] == [429] * 5
+    assert "アクセスが多すぎます" in client.get("/survey/guess-x/").content.decode()

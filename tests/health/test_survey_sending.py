@@ -10,10 +10,10 @@ from django.utils import timezone
 from banso.accounts.choices import AccountKind
 from banso.activity.models import Event
 from banso.health import surveys
-from banso.health.models import InvitationStatus, SurveyResponse, WaveStatus
+from banso.health.models import InvitationStatus, SurveyResponse, SurveyWave, WaveStatus
 from tests.accounts.factories import AccountFactory, ContactFactory
 
-from .survey_factories import SurveyFactory, smtp  # noqa: F401 (fixture)
+from .survey_factories import SurveyFactory, _rate_limit_cleared, smtp  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 
@@ -144,6 +144,12 @@ class _KilledAt(EmailBackend):
         return sent
 
 
+def _ten_minutes_pass(wave):
+    past = timezone.now() - surveys.STALL_AFTER - dt.timedelta(seconds=1)
+    SurveyWave.objects.filter(pk=wave.pk).update(started_at=past)
+    wave.invitations.filter(sent_at__isnull=False).update(sent_at=past)
+
+
 def test_a_killed_send_resumes_without_mailing_anyone_already_marked_sent(smtp, people):  # noqa: F811
     ContactFactory.create_batch(2, account=people["accounts"][0], is_primary=True)
     wave = surveys.start_wave(SurveyFactory(), enqueue=False)
@@ -153,6 +159,8 @@ def test_a_killed_send_resumes_without_mailing_anyone_already_marked_sent(smtp, 
         surveys.send_wave(wave.pk, connection=_KilledAt(3, after_accept=False))
     wave.refresh_from_db()
     assert wave.status == WaveStatus.SENDING and wave.sent == 2 and len(smtp.messages) == 2
+    assert not surveys.resume_wave(wave)  # it might still be sending: no second sender
+    _ten_minutes_pass(wave)
 
     assert surveys.resume_wave(wave)
     wave = surveys.send_wave(wave.pk)
@@ -166,6 +174,7 @@ def test_a_send_killed_between_accept_and_mark_mails_that_one_again_with_the_sam
     wave = surveys.start_wave(SurveyFactory(), enqueue=False)
     with pytest.raises(SystemExit):
         surveys.send_wave(wave.pk, connection=_KilledAt(1, after_accept=True))
+    _ten_minutes_pass(wave)
     assert surveys.resume_wave(wave)
     surveys.send_wave(wave.pk)
 

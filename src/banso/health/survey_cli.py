@@ -48,6 +48,8 @@ def run(options: dict[str, Any], out: Callable[[str], None], err: Callable[[str]
         stopped = SurveyWave.objects.filter(pk=options["wave_id"]).first()
         if stopped is None:
             raise CommandError(f"wave_id: no wave {options['wave_id']}")
+        if stopped.status in (WaveStatus.QUEUED, WaveStatus.SENDING) and not surveys.is_stalled(stopped):
+            raise CommandError(f"wave_id: wave {stopped.pk} is {stopped.status}; resume it once it has stopped")
         SurveyWave.objects.filter(pk=stopped.pk).update(status=WaveStatus.QUEUED)
         wave = stopped
     wave = surveys.send_wave(wave.pk, echo=err)

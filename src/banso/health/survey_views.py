@@ -122,10 +122,12 @@ def survey_test(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _wave_context(wave: SurveyWave) -> dict[str, Any]:
+    stalled = surveys.is_stalled(wave)
     return {
         "wave": wave,
         "counts": surveys.wave_counts(wave),
-        "running": wave.status in (WaveStatus.QUEUED, WaveStatus.SENDING),
+        "running": wave.status in (WaveStatus.QUEUED, WaveStatus.SENDING) and not stalled,
+        "stalled": stalled,
     }
 
 
@@ -161,7 +163,9 @@ def wave_resume(request: HttpRequest, pk: int) -> HttpResponse:
     if surveys.resume_wave(wave):
         messages.success(request, _("The rest of the wave is being sent; those already sent are skipped."))
     else:
-        messages.info(request, _("Every invitation of this wave has been sent or has failed."))
+        messages.info(
+            request, _("Nothing to resume: the wave is still being sent, or every invitation is sent or failed.")
+        )
     return redirect("health:survey_wave", pk=wave.pk)
 
 

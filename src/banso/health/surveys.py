@@ -27,7 +27,7 @@ from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Max, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -67,6 +67,8 @@ DEFAULT_QUESTIONS = {
 }
 DEFAULT_COMMENT_QUESTION = "そのように評価された理由をお聞かせください（任意）。"
 MAX_COMMENT = 2000
+# A wave still marked sending after this long without a message sent lost its worker and may be resumed.
+STALL_AFTER = dt.timedelta(minutes=10)
 AUDITED = [
     "name",
     "kind",
@@ -262,13 +264,25 @@ def start_wave(
     return wave
 
 
+def is_stalled(wave: SurveyWave, now: dt.datetime | None = None) -> bool:
+    """A wave marked sending that has sent nothing for STALL_AFTER: its worker was killed."""
+    if wave.status != WaveStatus.SENDING:
+        return False
+    last = wave.invitations.aggregate(last=Max("sent_at"))["last"] or wave.started_at or wave.created_at
+    return last < (now or timezone.now()) - STALL_AFTER
+
+
 def resume_wave(wave: SurveyWave) -> bool:
-    """Queue the rest of a wave whose send stopped (worker killed, SMTP down); False if nothing is left."""
+    """Queue the rest of a wave whose send stopped (worker killed, SMTP down); False if nothing is left or it
+    is still being sent (a second sender at the same time could mail the same recipient twice)."""
+    wave.refresh_from_db()
+    if wave.status in (WaveStatus.QUEUED, WaveStatus.SENDING) and not is_stalled(wave):
+        return False
     if not wave.invitations.filter(status=InvitationStatus.PENDING).exists():
         return False
     from .survey_tasks import send_survey_wave
 
-    SurveyWave.objects.filter(pk=wave.pk).update(status=WaveStatus.QUEUED)
+    SurveyWave.objects.filter(pk=wave.pk, status=wave.status).update(status=WaveStatus.QUEUED)
     transaction.on_commit(lambda: send_survey_wave.enqueue(wave.pk))
     return True
 
