@@ -267,7 +267,7 @@ def fit_calibrator(raw: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
 
 def calibrate(calibrator: dict[str, Any], raw: np.ndarray) -> np.ndarray:
     if calibrator.get("kind") == "isotonic":
-        return np.interp(raw, np.asarray(calibrator["x"]), np.asarray(calibrator["y"]))
+        return np.asarray(np.interp(raw, np.asarray(calibrator["x"]), np.asarray(calibrator["y"])))
     if calibrator.get("kind") == "platt":
         clipped = np.clip(raw, 1e-6, 1 - 1e-6)
         z = calibrator["a"] * np.log(clipped / (1 - clipped)) + calibrator["b"]
