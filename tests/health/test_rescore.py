@@ -44,7 +44,7 @@ def test_a_rescore_writes_one_snapshot_per_account_with_score_band_version_and_r
     )
     # 2 logins of 20 → 10 points (weight 60); 2 open inquiries → 50 points (weight 40)
     assert snaps[quiet.pk].score == Decimal("26.0") and snaps[quiet.pk].band == "red"
-    assert snaps[quiet.pk].values == {"metric:logins_30d": 2.0, "inquiries:open": 2.0}
+    assert services.raw_values(snaps[quiet.pk]) == {"metric:logins_30d": 2.0, "inquiries:open": 2.0}
 
 
 def test_rescoring_a_day_replaces_its_snapshots_and_a_past_day_ignores_later_events():
@@ -57,7 +57,8 @@ def test_rescoring_a_day_replaces_its_snapshots_and_a_past_day_ignores_later_eve
     services.rescore(DAY)
     services.rescore(DAY + dt.timedelta(days=1))
 
-    assert list(HealthSnapshot.objects.filter(account=account).order_by("day").values_list("day", "values")) == [
+    snaps = HealthSnapshot.objects.filter(account=account).select_related("version").order_by("day")
+    assert [(s.day, services.raw_values(s)) for s in snaps] == [
         (DAY, {"metric:logins_30d": 10.0, "inquiries:open": 0.0}),
         (DAY + dt.timedelta(days=1), {"metric:logins_30d": 20.0, "inquiries:open": 0.0}),
     ]
@@ -120,7 +121,11 @@ def test_contract_measures_are_taken_from_the_contracts_in_force_that_day():
     services.rescore(DAY)
 
     snap = HealthSnapshot.objects.get(account=account, day=DAY)
-    assert snap.values == {"contract:days_to_renewal": 30.0, "contract:mrr": 30_000.0, "contract:tenure_days": 365.0}
+    assert services.raw_values(snap) == {
+        "contract:days_to_renewal": 30.0,
+        "contract:mrr": 30_000.0,
+        "contract:tenure_days": 365.0,
+    }
     assert snap.score == Decimal("50.0")  # 30 of 60 days, 30,000 of 60,000 yen, 365 of 730 days: 50 each
 
 
@@ -160,3 +165,13 @@ def test_a_failed_rescore_is_recorded_on_the_run(monkeypatch):
         services.rescore(DAY)
     run = HealthRun.objects.get()
     assert run.status == RunStatus.FAILED and "engine down" in run.error
+
+
+def test_deleting_an_account_deletes_its_scores():
+    account, other = AccountFactory(), AccountFactory()
+    make_card()
+    services.rescore(DAY)
+
+    account.delete()
+
+    assert list(HealthSnapshot.objects.values_list("account_id", flat=True)) == [other.pk]

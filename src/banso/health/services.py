@@ -6,6 +6,7 @@ Views, the API, tasks and commands call these functions."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import polars as pl
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -306,7 +307,12 @@ def score_day(as_of: dt.date, cards: list[Scorecard] | None = None) -> pl.DataFr
         if mine.is_empty():
             continue
         scored = score_frame(definition, mine)
-        raw = pl.struct([pl.col(f"v{i}").alias(m.key) for i, m in enumerate(definition.measures)])
+        # The raw values as a JSON array in the version's measure order (compact: 100,000 a day).
+        items = [
+            pl.when(pl.col(f"v{i}").is_finite()).then(pl.col(f"v{i}").cast(pl.String)).otherwise(pl.lit("null"))
+            for i in range(len(definition.measures))
+        ]
+        raw = pl.concat_str([pl.lit("["), pl.concat_str(items, separator=","), pl.lit("]")])
         results.append(
             scored.filter(pl.col("score").is_not_null()).select(
                 "account_id",
@@ -314,7 +320,7 @@ def score_day(as_of: dt.date, cards: list[Scorecard] | None = None) -> pl.DataFr
                 pl.lit(card.current_id, pl.Int64).alias("version_id"),
                 "score",
                 "band",
-                raw.struct.json_encode().alias("values"),
+                raw.alias("values"),
             )
         )
     return pl.concat(results) if results else _empty_scores()
@@ -342,44 +348,49 @@ def _previous_scores(as_of: dt.date) -> pl.DataFrame:
     )
 
 
-WRITE_BATCH = 5000
+SNAPSHOT_COLUMNS = ("account_id", "day", "score", "band", "change", "scorecard_id", "version_id", "values")
 
 
 def write_snapshots(as_of: dt.date, scores: pl.DataFrame) -> int:
-    """Replace the day's snapshots with `scores` in one transaction; returns how many were written."""
-    import json
+    """Replace the day's snapshots with `scores` in one transaction; returns how many were written.
 
-    scores = scores.join(_previous_scores(as_of), on="account_id", how="left").with_columns(
-        (pl.col("score") - pl.col("previous")).round(1).alias("change")
+    Written in bulk, not through model instances: COPY on PostgreSQL, one executemany on SQLite (100,000
+    snapshots through bulk_create took 31 s on PostgreSQL)."""
+    existing = pl.DataFrame(
+        {"account_id": pl.Series(list(Account.objects.values_list("id", flat=True)), dtype=pl.Int64)}
     )
-    existing = set(Account.objects.values_list("id", flat=True))  # accounts deleted mid-run are skipped
+    rows = (
+        scores.join(existing, on="account_id", how="semi")  # accounts deleted meanwhile are skipped
+        .join(_previous_scores(as_of), on="account_id", how="left")
+        .select(
+            "account_id",
+            pl.lit(as_of.isoformat()).alias("day"),
+            pl.col("score").round(1).cast(pl.String).alias("score"),
+            "band",
+            (pl.col("score") - pl.col("previous")).round(1).cast(pl.String).alias("change"),
+            "scorecard_id",
+            "version_id",
+            "values",
+        )
+    )
+    table = connection.ops.quote_name(HealthSnapshot._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in SNAPSHOT_COLUMNS)
     with transaction.atomic():
         HealthSnapshot.objects.filter(day=as_of).delete()
-        batch: list[HealthSnapshot] = []
-        written = 0
-        columns = ("account_id", "scorecard_id", "version_id", "score", "band", "change", "values")
-        for account_id, card_id, version_id, score, band, change, values in scores.select(columns).iter_rows():
-            if account_id not in existing:
-                continue
-            batch.append(
-                HealthSnapshot(
-                    account_id=account_id,
-                    day=as_of,
-                    scorecard_id=card_id,
-                    version_id=version_id,
-                    score=Decimal(f"{score:.1f}"),
-                    band=band,
-                    change=None if change is None else Decimal(f"{change:.1f}"),
-                    values=json.loads(values),
-                )
-            )
-            if len(batch) >= WRITE_BATCH:
-                HealthSnapshot.objects.bulk_create(batch)
-                written += len(batch)
-                batch = []
-        HealthSnapshot.objects.bulk_create(batch)
-        written += len(batch)
-    return written
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                buffer = io.BytesIO()
+                rows.write_csv(buffer, include_header=False, null_value="")
+                raw = cursor.cursor  # the psycopg cursor underneath Django's wrapper
+                with raw.copy(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
+                    view = buffer.getbuffer()
+                    for start in range(0, len(view), 1 << 20):
+                        copy.write(view[start : start + (1 << 20)])
+            else:
+                marks = ", ".join(["%s"] * len(SNAPSHOT_COLUMNS))
+                data = zip(*(rows.get_column(c).to_list() for c in SNAPSHOT_COLUMNS), strict=True)
+                cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", data)  # type: ignore[arg-type]  # noqa: S608
+    return rows.height
 
 
 def run_rescore(run: HealthRun, backend: Any = None, echo: Callable[[str], None] | None = None) -> HealthRun:
@@ -519,14 +530,27 @@ def _rule_text(mapping: Thresholds | Range, rule: int | None) -> str:
     return f"≥ {_num(step.min)} → {_num(step.points)}"
 
 
+def _stored_value(values: Any, index: int, key: str) -> Any:
+    """A measure's raw value as stored: a list in the version's measure order (or, keyed by measure, a dict)."""
+    if isinstance(values, list):
+        return values[index] if index < len(values) else None
+    return (values or {}).get(key)
+
+
+def raw_values(snap: HealthSnapshot) -> dict[str, float | None]:
+    """The snapshot's raw values by measure key."""
+    definition = definition_of(snap.version)
+    return {m.key: _stored_value(snap.values, i, m.key) for i, m in enumerate(definition.measures)}
+
+
 def explain(snap: HealthSnapshot) -> Explanation:
     """Each measure of the snapshot's version: raw value, points, matched rule, weights and contribution;
     recomputed from the stored raw values with the same scoring, so it is exactly what was scored."""
     definition = definition_of(snap.version)
     options = measure_options()
     row: dict[str, Any] = {"account_id": [snap.account_id]}
-    for measure in definition.measures:
-        raw = (snap.values or {}).get(measure.key)
+    for index, measure in enumerate(definition.measures):
+        raw = _stored_value(snap.values, index, measure.key)
         row[measure.key] = [None if raw is None else float(raw)]
     frame = pl.DataFrame(row, schema={"account_id": pl.Int64, **{m.key: pl.Float64 for m in definition.measures}})
     scored = score_frame(definition, frame).row(0, named=True)
