@@ -121,3 +121,15 @@ def test_lift_flags_a_departed_key_contact_and_groups_mrr_bands_and_few_valued_a
     assert by[("MRR帯", "30万〜100万円")].accounts == 1
     assert by[("region", "関東")].churned == 2
     assert not any(r.attribute == "seats" for r in rows)  # six distinct values of six: not a grouping
+
+
+def test_large_groups_use_the_two_proportion_test_small_ones_fishers():
+    from scipy.stats import chi2_contingency, fisher_exact
+
+    # 200 of 1,000 accounts churned in the group, 800 of 9,000 outside it.
+    p_value, test = analysis.significance(200, 1_000, 1_000, 10_000)
+    expected = chi2_contingency([[200, 800], [800, 8_200]], correction=False).pvalue
+    assert test == "z" and p_value == pytest.approx(expected)
+    p_value, test = analysis.significance(2, 3, 10, 100)
+    assert test == "fisher" and p_value == pytest.approx(fisher_exact([[2, 1], [8, 89]]).pvalue)
+    assert analysis.significance(0, 5, 0, 50) == (None, "")

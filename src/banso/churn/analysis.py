@@ -129,6 +129,7 @@ class LiftRow:
     lift: float | None
     churn_rate: float | None
     p_value: float | None
+    test: str  # "fisher" or "z": which test gave the p-value
 
 
 @dataclass
@@ -347,8 +348,6 @@ def at_risk(contracts: pl.DataFrame, period: Period) -> pl.DataFrame:
 def lift(contracts: pl.DataFrame, period: Period, filters: Filters) -> tuple[list[LiftRow], int, int]:
     """Each attribute value's share among churners against its share among all accounts at risk.
     Returns the rows, the number of churners and the number of accounts at risk."""
-    from scipy.stats import fisher_exact
-
     risk = at_risk(contracts, period)
     total, churners = risk.height, int(risk["churned"].sum()) if risk.height else 0
     if not total:
@@ -415,8 +414,7 @@ def lift(contracts: pl.DataFrame, period: Period, filters: Filters) -> tuple[lis
         for value, n_all, n_churn in groups.iter_rows():
             n_all, n_churn = int(n_all), int(n_churn)
             share_churned, share_all = _rate(n_churn, churners), n_all / total
-            table = [[n_churn, n_all - n_churn], [churners - n_churn, total - churners - (n_all - n_churn)]]
-            p_value = float(fisher_exact(table).pvalue) if churners else None
+            p_value, test = significance(n_churn, n_all, churners, total)
             out.append(
                 LiftRow(
                     attribute=name,
@@ -428,9 +426,31 @@ def lift(contracts: pl.DataFrame, period: Period, filters: Filters) -> tuple[lis
                     lift=share_churned / share_all if share_churned is not None else None,
                     churn_rate=n_churn / n_all,
                     p_value=p_value,
+                    test=test,
                 )
             )
     return out, churners, total
+
+
+def significance(churned: int, accounts: int, churners: int, total: int) -> tuple[float | None, str]:
+    """Two-sided p-value that a group of `accounts` with `churned` churners differs from the rest.
+
+    Fisher's exact test of the 2×2 table when any expected cell is under 5 (small groups, where it matters);
+    otherwise the pooled two-proportion z-test, which agrees closely there and costs nothing at 100,000
+    accounts (Fisher's test on such counts takes ~25 ms per group, and owners alone may be a thousand groups)."""
+    from scipy.stats import fisher_exact, norm
+
+    if not churners or churners == total:
+        return None, ""
+    rest = total - accounts
+    expected = [accounts * churners, accounts * (total - churners), rest * churners, rest * (total - churners)]
+    if min(expected) < 5 * total:
+        table = [[churned, accounts - churned], [churners - churned, rest - (churners - churned)]]
+        return float(fisher_exact(table).pvalue), "fisher"
+    pooled = churners / total
+    error = math.sqrt(pooled * (1 - pooled) * (1 / accounts + 1 / rest))
+    z = (churned / accounts - (churners - churned) / rest) / error
+    return float(2 * norm.sf(abs(z))), "z"
 
 
 def _chunked_accounts(ids: list[int]) -> list[tuple[int, str, str, str, str | None, dict[str, Any]]]:

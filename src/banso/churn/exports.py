@@ -42,6 +42,7 @@ def _sheet(book: Workbook, title: str, columns: Sequence[Column], rows: Sequence
 
 
 def workbook(result: ChurnAnalysis) -> Workbook:
+    tests = _tests()
     book = Workbook()
     summary = book.active
     assert summary is not None
@@ -112,7 +113,8 @@ def workbook(result: ChurnAnalysis) -> Workbook:
             (_("Share among all"), RATE, lambda r: r.share_all),
             (_("Lift"), "0.00", lambda r: r.lift),
             (_("Churn rate"), RATE, lambda r: r.churn_rate),
-            (_("p-value (Fisher)"), P_VALUE, lambda r: r.p_value),
+            (_("p-value"), P_VALUE, lambda r: r.p_value),
+            (_("Test"), None, lambda r: tests.get(r.test, "")),
         ],
         result.lift,
     )
@@ -142,6 +144,10 @@ def workbook(result: ChurnAnalysis) -> Workbook:
         curve_rows,
     )
     return book
+
+
+def _tests() -> dict[str, str]:
+    return {"fisher": _("Fisher's exact test"), "z": _("Two-proportion z-test")}
 
 
 def _at(months: int) -> Callable[[Any], Any]:
