@@ -175,3 +175,20 @@ def test_deleting_an_account_deletes_its_scores():
     account.delete()
 
     assert list(HealthSnapshot.objects.values_list("account_id", flat=True)) == [other.pk]
+
+
+def test_a_custom_metric_switched_off_leaves_its_measure_without_data_and_the_card_still_scores():
+    from tests.analytics.factories import MetricDefinitionFactory
+
+    account = AccountFactory()
+    add_events(account.pk, "login", DAY, n=20)
+    metric = MetricDefinitionFactory(key="exports_7d")
+    make_card(definition_data=definition(LOGINS, {**LOGINS, "key": "metric:exports_7d"}))
+    metric.is_active = False
+    metric.save()
+
+    services.rescore(DAY)
+
+    snap = HealthSnapshot.objects.get(account=account)
+    assert snap.score == Decimal("100.0")
+    assert services.raw_values(snap) == {"metric:logins_30d": 20.0, "metric:exports_7d": None}

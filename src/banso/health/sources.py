@@ -48,13 +48,16 @@ def metric_options() -> list[MeasureOption]:
 
 
 def metric_values(keys: Sequence[str], as_of: dt.date, account_ids: Sequence[int] | None) -> pl.DataFrame:
-    """Catalogue metrics from the engine; an account without events has each metric's empty value."""
+    """Catalogue metrics from the engine; an account without events has each metric's empty value. A key no
+    longer in the catalogue (a custom metric switched off) has no data, so cards using it still score."""
     known = analytics.catalogue("account")
-    missing = [key for key in keys if key not in known]
-    if missing:
-        raise KeyError(", ".join(missing))
-    specs = {key: known[key].spec for key in keys}
-    frame = _accounts(account_ids).join(_engine(as_of, specs), on="account_id", how="left")
+    specs = {key: known[key].spec for key in keys if key in known}
+    frame = _accounts(account_ids)
+    if specs:
+        frame = frame.join(_engine(as_of, specs), on="account_id", how="left")
+    gone = [pl.lit(None, pl.Float64).alias(key) for key in keys if key not in known]
+    if gone:
+        frame = frame.with_columns(gone)
     fills = [
         pl.col(key).fill_null(float(spec.empty_value)) for key, spec in specs.items() if spec.empty_value is not None
     ]
