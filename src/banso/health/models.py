@@ -52,6 +52,12 @@ class Scorecard(models.Model):
     def is_default(self) -> bool:
         return self.segment_id is None and not self.tier
 
+    @property
+    def tier_label(self) -> str:
+        from banso.accounts.choices import TouchTier
+
+        return str(TouchTier(self.tier).label) if self.tier in TouchTier.values else self.tier
+
 
 class ScorecardVersion(models.Model):
     """One immutable definition of a card (`scoring.CardDefinition` as data); snapshots name the one used."""

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -163,8 +164,8 @@ def scorecard_list(request: HttpRequest) -> HttpResponse:
     day = services.latest_day()
     counts: dict[int, int] = {}
     if day is not None:
-        for card_id in HealthSnapshot.objects.filter(day=day).values_list("scorecard_id", flat=True).iterator():
-            counts[card_id] = counts.get(card_id, 0) + 1
+        found = HealthSnapshot.objects.filter(day=day).values("scorecard_id").annotate(n=Count("id"))
+        counts = {row["scorecard_id"]: row["n"] for row in found}
     rows = [
         {
             "card": card,
