@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from banso.activity import lake
 from banso.analytics.models import SegmentMembership
 from banso.health import surveys
 from banso.health.measures import sources
@@ -78,6 +79,7 @@ def test_survey_measures_as_of_a_day_for_all_accounts_at_once():
         (b, "survey_nps", at(DAY, hour=23), 10),  # 23:00 in Japan on the day counts
         (b, "survey_nps", dt.datetime.combine(DAY + dt.timedelta(days=1), dt.time(0, 30), at(DAY).tzinfo), 0),
     )
+    lake.sync()  # the measures are computed by the analytics engine, over its copy of the events
     source = sources()["survey"]
     assert {o.key for o in source.options()} >= {"nps_latest", "nps_365d", "csat_avg_180d"}
 
@@ -105,7 +107,39 @@ def test_a_real_answer_counts_in_the_measures_like_imported_history(settings):
     wave = surveys.start_wave(SurveyFactory(), enqueue=False)
     token = surveys.token_for(wave.invitations.get())
     assert Client().post(f"/survey/{token}/", {"score": "10"}).status_code == 200
+    lake.sync()
 
     row = sources()["survey"].values(["nps_latest", "nps_365d"], timezone.localdate(), [account.pk]).to_dicts()[0]
     assert row["nps_latest"] == 10.0
     assert row["nps_365d"] == 0.0  # one promoter, one detractor
+
+
+@pytest.mark.django_db(transaction=True)
+def test_survey_measures_are_the_same_on_the_postgresql_engine():
+    from django.db import connection
+
+    from banso.analytics.backends import DuckDBBackend, PostgresBackend
+    from banso.health.measures import using_backend
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the postgres engine reads the app database, which is SQLite here")
+    a, b = AccountFactory.create_batch(2)
+    add_scores(
+        (a, "survey_nps", at(DAY - dt.timedelta(days=30)), 3),
+        (a, "survey_nps", at(DAY - dt.timedelta(days=3)), 10),
+        (b, "survey_csat", at(DAY - dt.timedelta(days=3)), 4),
+    )
+    lake.sync()
+    keys = ["nps_latest", "nps_365d", "csat_avg_180d"]
+    results = []
+    for backend in (DuckDBBackend(), PostgresBackend()):
+        with using_backend(backend):
+            results.append(sources()["survey"].values(keys, DAY, None).to_dicts())
+    assert (
+        results[0]
+        == results[1]
+        == [
+            {"account_id": a.pk, "nps_latest": 10.0, "nps_365d": 0.0, "csat_avg_180d": None},
+            {"account_id": b.pk, "nps_latest": None, "nps_365d": None, "csat_avg_180d": 4.0},
+        ]
+    )

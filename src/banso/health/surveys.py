@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import ibis
 import polars as pl
 from django.conf import settings
 from django.core import signing
@@ -710,48 +711,50 @@ def survey_summary(survey: Survey) -> dict[str, Any]:
 
 
 def measure_values(keys: Sequence[str], as_of: dt.date, account_ids: Sequence[int] | None) -> pl.DataFrame:
-    """The `survey:` scorecard measures as of a day, for all accounts at once (one grouped query):
+    """The `survey:` scorecard measures as of a day, for all accounts at once, by the analytics engine (one
+    grouped query over the events; the rescore copies new events to the engine first):
     `nps_latest` the latest NPS score (0–10) in the 365 days to the day, `nps_365d` the account's NPS
     (−100..100) over those days, `csat_avg_180d` the average CSAT score (1–5) over 180 days."""
+    from banso.analytics.backends import get_backend
+    from banso.analytics.engine import day_start
+
+    from .measures import current_backend
+
     for key in keys:
         if key not in MEASURE_KEYS:
             raise KeyError(key)
-    accounts = ""
-    params: list[Any] = [_instant(as_of - dt.timedelta(days=179))]
-    params += [_instant(as_of - dt.timedelta(days=364)), _instant(as_of + dt.timedelta(days=1))]
-    if account_ids is not None:
-        ids = [int(i) for i in account_ids]
-        if not ids:
-            return pl.DataFrame(schema={"account_id": pl.Int64, **dict.fromkeys(keys, pl.Float64)})
-        accounts = f" AND account_id IN ({', '.join(['%s'] * len(ids))})"
-        params += ids
-    # The latest NPS answer per account by a window over the year's answers (ties: the later stored).
-    rows = _rows(
-        "SELECT account_id, "  # noqa: S608  (only the table name and placeholders are formatted in)
-        "MAX(CASE WHEN kind = 'survey_nps' AND latest = 1 THEN value END), "
-        "SUM(CASE WHEN kind = 'survey_nps' THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN kind = 'survey_nps' AND value >= 9 THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN kind = 'survey_nps' AND value <= 6 THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN kind = 'survey_csat' AND occurred_at >= %s THEN value END), "
-        "SUM(CASE WHEN kind = 'survey_csat' AND occurred_at >= %s THEN 1 ELSE 0 END) "
-        "FROM (SELECT account_id, kind, value, occurred_at, ROW_NUMBER() OVER "
-        "(PARTITION BY account_id, kind ORDER BY occurred_at DESC, id DESC) AS latest "
-        f"FROM {EVENT_TABLE} WHERE kind IN ('survey_nps', 'survey_csat') AND account_id IS NOT NULL "
-        f"AND value IS NOT NULL AND occurred_at >= %s AND occurred_at < %s{accounts}) answers "
-        "GROUP BY account_id",
-        [params[0], params[0], *params[1:]],
+
+    def instant(day: dt.date) -> Any:
+        return ibis.literal(day_start(day), type="timestamp('UTC')")
+
+    first = as_of - dt.timedelta(days=364)
+    backend = current_backend() or get_backend()
+    e = backend.events(since=first)
+    e = e.filter(
+        e.kind.isin(["survey_nps", "survey_csat"]),
+        e.account_id.notnull(),
+        e.value.notnull(),
+        e.occurred_at >= instant(first),
+        e.occurred_at < instant(as_of + dt.timedelta(days=1)),
     )
-    names = ["account_id", "latest", "nps_n", "promoters", "detractors", "csat_sum", "csat_n"]
-    frame = pl.DataFrame(
-        [[None if v is None else float(v) for v in r] for r in rows],
-        schema=dict.fromkeys(names, pl.Float64),
-        orient="row",
-    ).with_columns(pl.col("account_id").cast(pl.Int64))
-    frame = frame.select(
-        "account_id",
+    score = e.value.cast("float64")
+    nps = e.kind == "survey_nps"
+    csat = (e.kind == "survey_csat") & (e.occurred_at >= instant(as_of - dt.timedelta(days=179)))
+    query = e.group_by("account_id").aggregate(
+        latest=score.argmax(e.occurred_at, where=nps),
+        nps_n=e.count(where=nps),
+        promoters=e.count(where=nps & (score >= 9)),
+        detractors=e.count(where=nps & (score <= 6)),
+        csat_sum=score.sum(where=csat),
+        csat_n=e.count(where=csat),
+    )
+    found = pl.from_arrow(query.to_pyarrow())
+    assert isinstance(found, pl.DataFrame)
+    frame = found.select(
+        pl.col("account_id").cast(pl.Int64),
         pl.when(pl.col("nps_n") > 0).then(pl.col("latest")).alias("nps_latest"),
         pl.when(pl.col("nps_n") > 0)
-        .then((pl.col("promoters") - pl.col("detractors")) * 100.0 / pl.col("nps_n"))
+        .then((pl.col("promoters").cast(pl.Float64) - pl.col("detractors").cast(pl.Float64)) * 100.0 / pl.col("nps_n"))
         .alias("nps_365d"),
         pl.when(pl.col("csat_n") > 0).then(pl.col("csat_sum") / pl.col("csat_n")).alias("csat_avg_180d"),
     )

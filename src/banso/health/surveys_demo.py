@@ -17,6 +17,7 @@ import polars as pl
 from django.db import transaction
 
 from banso.accounts.models import Account
+from banso.activity import lake
 from banso.activity.models import Event
 from banso.activity.store import append_events
 from banso.core.demo import DEMO_SOURCE, DemoContext
@@ -74,6 +75,7 @@ def build(ctx: DemoContext) -> None:
         return
     if not Account.objects.filter(source=DEMO_SOURCE).exists():
         return
+    lake.sync()  # the accounts' NPS history is read through the analytics engine
     rng = ctx.rng_for("health.surveys")
     sent_day = ctx.today - dt.timedelta(days=14)
     history = surveys.measure_values(["nps_latest"], sent_day - dt.timedelta(days=1), None)
