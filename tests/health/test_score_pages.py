@@ -108,7 +108,7 @@ def test_the_account_360_shows_the_health_card(client_as, scored):
 def test_the_scorecard_list_and_detail_show_cards_with_their_accounts(client_as, scored):
     client = client_as(Role.CSM)
     listing = client.get(reverse("health:scorecards")).content.decode()
-    assert "高タッチ顧客" in listing and "標準" in listing and "タッチ区分: 高タッチ" in listing
+    assert "高タッチ顧客" in listing and "標準" in listing and "タッチ区分: ハイタッチ" in listing
     detail = client.get(reverse("health:scorecard", args=[scored["card"].pk])).content.decode()
     assert "最初のバージョン: 指標2個" in detail and "0（0点）から20（100点）まで直線" in detail
 
