@@ -271,3 +271,24 @@ def test_the_public_page_slows_down_a_client_guessing_links(client):
     assert codes[:30] == [404] * 30
     assert codes[30:] == [429] * 5
     assert "アクセスが多すぎます" in client.get("/survey/guess-x/").content.decode()
+
+
+def test_test_send_from_the_page_and_the_api_reaches_the_address_given(client_as, client, user_with_role, smtp):  # noqa: F811
+    survey = SurveyFactory()
+    page = client_as(Role.OPS_MANAGER).post(f"/health/surveys/{survey.pk}/test/", {"email": "me@banso.example.jp"})
+    assert page.status_code == 302
+    _, raw = ApiToken.issue(user_with_role(Role.OPS_MANAGER), "t")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    api = client.post(
+        f"/api/health/surveys/{survey.pk}/test",
+        {"email": "api@banso.example.jp"},
+        content_type="application/json",
+        **auth,
+    )
+    assert api.status_code == 204
+    refused = client.post(
+        f"/api/health/surveys/{survey.pk}/test", {"email": "not-an-address"}, content_type="application/json", **auth
+    )
+    assert refused.status_code == 422 and refused.json()["detail"][0]["field"] == "email"
+    assert sorted(m["To"] for m in smtp.messages) == ["api@banso.example.jp", "me@banso.example.jp"]
+    assert not SurveyWave.objects.exists()
