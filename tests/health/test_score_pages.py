@@ -128,3 +128,23 @@ def test_the_rescore_button_queues_a_run_whose_page_shows_its_progress(client_as
 def test_the_overview_without_scores_says_what_to_do(client_as):
     page = client_as(Role.CSM).get(reverse("health:index")).content.decode()
     assert "スコアカードを設計し" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_runs_a_queued_rescore_and_its_page_shows_the_outcome(client_as):
+    from django.test import override_settings
+
+    from banso.health.models import RunStatus
+
+    account = AccountFactory()
+    make_card()
+    client = client_as(Role.OPS_MANAGER)
+    with override_settings(TASKS={"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}):
+        response = client.post(reverse("health:run_start"))
+    run = HealthRun.objects.get()
+    assert (run.status, run.percent, run.accounts_scored) == (RunStatus.SUCCEEDED, 100, 1)
+    assert HealthSnapshot.objects.filter(account=account).exists()
+    progress = client.get(reverse("health:run_progress", args=[run.pk]), HTTP_HX_REQUEST="true")
+    assert progress["HX-Refresh"] == "true"
+    page = client.get(response.url).content.decode()
+    assert "完了" in page and "every 1s" not in page
