@@ -192,3 +192,20 @@ def test_a_custom_metric_switched_off_leaves_its_measure_without_data_and_the_ca
     snap = HealthSnapshot.objects.get(account=account)
     assert snap.score == Decimal("100.0")
     assert services.raw_values(snap) == {"metric:logins_30d": 20.0, "metric:exports_7d": None}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--as-of", "2026-13-01"], "--as-of"),
+        (["--from", "2026-11-20", "--to", "2026-11-19"], "--from: must not be after --to"),
+        (["--to", "2026-11-19"], "--to: give --from as well"),
+        (["--as-of", "2026-11-19", "--from", "2026-11-18"], "not both"),
+    ],
+)
+def test_the_command_refuses_bad_days_naming_the_option(args, message):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match=message):
+        call_command("health", "rescore", *args)
+    assert not HealthRun.objects.exists()
