@@ -264,6 +264,7 @@ def start_rescore(request: HttpRequest, payload: RunIn) -> Status[HealthRun]:
 def get_run(request: HttpRequest, run_id: int) -> HealthRun:
     return get_object_or_404(HealthRun, pk=run_id)
 
+
 # Surveys: their own router (health/survey_api.py), under /api/health/surveys.
 from .survey_api import survey_router  # noqa: E402
 
