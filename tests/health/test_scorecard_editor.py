@@ -144,3 +144,16 @@ def test_a_csm_sees_cards_but_cannot_design_them(client_as):
     assert client.get(reverse("health:scorecard", args=[card.pk])).status_code == 200
     assert client.get(reverse("health:scorecard_create")).status_code == 403
     assert client.post(reverse("health:scorecard_edit", args=[card.pk]), post_data([LOGIN_ROW])).status_code == 403
+
+
+def test_the_demo_cards_are_valid_definitions():
+    from banso.health import demo
+    from banso.health import services as health
+
+    for card in demo.cards():
+        health.save_scorecard(None, **card)
+    assert sorted(Scorecard.objects.values_list("name", "tier")) == [
+        ("テックタッチ顧客", "tech"),
+        ("標準カード", ""),
+        ("高タッチ顧客", "high"),
+    ]
