@@ -133,8 +133,11 @@ def test_survey_measures_are_the_same_on_the_postgresql_engine():
     keys = ["nps_latest", "nps_365d", "csat_avg_180d"]
     results = []
     for backend in (DuckDBBackend(), PostgresBackend()):
-        with using_backend(backend):
-            results.append(sources()["survey"].values(keys, DAY, None).to_dicts())
+        try:
+            with using_backend(backend):
+                results.append(sources()["survey"].values(keys, DAY, None).to_dicts())
+        finally:
+            backend.con.disconnect()  # the test database is dropped at the end: no session may linger
     assert (
         results[0]
         == results[1]
