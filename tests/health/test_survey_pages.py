@@ -292,3 +292,18 @@ def test_test_send_from_the_page_and_the_api_reaches_the_address_given(client_as
     assert refused.status_code == 422 and refused.json()["detail"][0]["field"] == "email"
     assert sorted(m["To"] for m in smtp.messages) == ["api@banso.example.jp", "me@banso.example.jp"]
     assert not SurveyWave.objects.exists()
+
+
+def test_api_deletes_a_survey_never_sent_but_keeps_one_with_answers(client, user_with_role):
+    from banso.core.models import AuditEntry
+
+    _customers(1)
+    draft, sent = SurveyFactory(), SurveyFactory()
+    surveys.start_wave(sent, enqueue=False)
+    _, raw = ApiToken.issue(user_with_role(Role.OPS_MANAGER), "t")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    assert client.delete(f"/api/health/surveys/{draft.pk}", **auth).status_code == 204
+    refused = client.delete(f"/api/health/surveys/{sent.pk}", **auth)
+    assert refused.status_code == 422 and refused.json()["detail"][0]["field"] == "survey"
+    assert list(Survey.objects.values_list("pk", flat=True)) == [sent.pk]
+    assert AuditEntry.objects.filter(object_type="health.survey", action="delete", via="api").count() == 1

@@ -185,6 +185,17 @@ def update_survey(request: HttpRequest, survey_id: int, payload: SurveyIn) -> St
     return Status(200, survey)
 
 
+@survey_router.delete("/{int:survey_id}", response={204: None, 422: ErrorOut}, auth=MANAGE)
+def delete_survey(request: HttpRequest, survey_id: int) -> Status[Any]:
+    """Delete a survey that was never sent (one that was keeps its answers: set is_active false instead)."""
+    survey = get_object_or_404(Survey, pk=survey_id)
+    try:
+        surveys.delete_survey(survey, _actor(request), via="api")
+    except surveys.SurveyError as error:
+        return _refused(error)
+    return Status(204, None)
+
+
 @survey_router.post("/{int:survey_id}/send", response={202: WaveOut}, auth=MANAGE)
 def send_survey(request: HttpRequest, survey_id: int) -> Status[dict[str, Any]]:
     """Create a wave (one invitation per current contact) and queue its background send."""

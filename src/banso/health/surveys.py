@@ -185,6 +185,23 @@ def save_survey(survey: Survey | None, data: SurveyData, actor: User | None, via
     return survey
 
 
+def delete_survey(survey: Survey, actor: User | None, via: str = "ui") -> None:
+    """Delete a survey never sent; one with waves keeps its answers (switch it off instead)."""
+    if survey.waves.exists():
+        raise SurveyError("survey", _("This survey has been sent; deactivate it instead of deleting its answers."))
+    with transaction.atomic():
+        record_change(
+            actor=actor,
+            obj=survey,
+            action=AuditAction.DELETE,
+            before=snapshot(survey, AUDITED),
+            after=None,
+            account_id=None,
+            via=via,
+        )
+        survey.delete()
+
+
 # Who receives it ------------------------------------------------------------------------------------
 
 
