@@ -149,3 +149,10 @@ def test_analysis_refuses_a_backwards_period_naming_the_field(csm, db):
     response = csm.get("/churn/analysis/", {"start": "2025-05", "end": "2025-01"})
     assert response.status_code == 400
     assert "終了月" in response.content.decode() or "最後の月" in response.content.decode()
+
+
+def test_the_analysis_follows_a_new_churn_record_at_once(csm, four_accounts):
+    query = {"start": "2025-01", "end": "2025-03"}
+    assert "予算削減" not in csm.get("/churn/analysis/", query).content.decode()
+    ChurnRecordFactory(account=four_accounts["A"], churned_on=D(2025, 2, 1), reason=reason("budget"))
+    assert "予算削減" in csm.get("/churn/analysis/", query).content.decode()

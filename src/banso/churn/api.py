@@ -319,7 +319,7 @@ def _analysis(query: AnalysisQuery) -> analysis.ChurnAnalysis | Status[dict[str,
         ]
         return Status(422, {"detail": detail})
     period, filters, cohort_by = form.query()
-    return analysis.analyse(period, filters, cohort_by=cohort_by)
+    return analysis.cached_analyse(period, filters, cohort_by=cohort_by)
 
 
 @router.get("/analysis", response={200: dict[str, Any], 422: ErrorOut}, auth=VIEW)

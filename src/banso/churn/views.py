@@ -215,7 +215,7 @@ def _analysis_query(request: HttpRequest) -> tuple[AnalysisForm, analysis.ChurnA
     if not form.is_valid():
         return form, None
     period, filters, cohort_by = form.query()
-    return form, analysis.analyse(period, filters, cohort_by=cohort_by)
+    return form, analysis.cached_analyse(period, filters, cohort_by=cohort_by)
 
 
 @requires(Capability.VIEW_ACCOUNTS)
