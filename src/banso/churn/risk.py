@@ -715,6 +715,7 @@ def account_risk(account_id: int) -> RiskPrediction | None:
     return (
         RiskPrediction.objects.filter(account_id=account_id)
         .select_related("model")
+        .defer("model__booster", "model__metrics", "model__importance", "model__calibrator")
         .order_by("-day", "-model__as_of", "-model_id")
         .first()
     )
