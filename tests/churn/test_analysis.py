@@ -133,3 +133,20 @@ def test_large_groups_use_the_two_proportion_test_small_ones_fishers():
     p_value, test = analysis.significance(2, 3, 10, 100)
     assert test == "fisher" and p_value == pytest.approx(fisher_exact([[2, 1], [8, 89]]).pvalue)
     assert analysis.significance(0, 5, 0, 50) == (None, "")
+
+
+def test_industry_and_owner_filters(four_accounts, user_with_role):
+    from banso.core.choices import Role
+
+    owner = user_with_role(Role.CSM)
+    Account = type(four_accounts["B"])
+    Account.objects.filter(pk=four_accounts["B"].pk).update(owner=owner)
+    retail = analysis.analyse(Q1, Filters(industry="小売・流通")).months[0]
+    assert (retail.start_mrr, retail.contraction_mrr, retail.new_mrr, retail.churned_mrr) == (
+        200_000,
+        50_000,
+        60_000,
+        0,
+    )
+    mine = analysis.analyse(Q1, Filters(owner_id=owner.pk)).months[0]
+    assert (mine.start_mrr, mine.expansion_mrr, mine.nrr) == (50_000, 30_000, pytest.approx(1.6))
