@@ -43,8 +43,10 @@ INSTALLED_APPS = [
     "banso.accounts",
     "banso.activity",
     "banso.analytics",
-    "banso.health",
+    # churn before health: the demo trains the risk model first, so the health demo's backfilled scores
+    # include the churn-risk measure (churn registers it into health's registry; imports go churn -> health).
     "banso.churn",
+    "banso.health",
     "banso.api",
 ]
 
