@@ -10,6 +10,7 @@ from django.utils import timezone
 from banso.activity import lake
 from banso.analytics.models import AnalyticsRun, MetricValue, RunStatus
 from banso.analytics.values import values_on
+from banso.core.schedule import ScheduledJob
 from tests.activity.factories import AccountFactory
 
 from .factories import SegmentFactory, logins
@@ -76,7 +77,29 @@ def test_sync_copies_new_events_once_and_compact_merges_files():
     assert lake.row_count() == 4
 
 
-def test_the_scheduler_queues_exactly_one_run_per_day(django_capture_on_commit_callbacks):
+@pytest.fixture
+def only_the_recompute(monkeypatch):
+    """The scheduler also runs the jobs other apps register (health, churn); these tests watch the recompute."""
+    monkeypatch.setattr("banso.analytics.management.commands.analytics.scheduled_jobs", lambda: [])
+
+
+def test_the_scheduler_also_runs_the_jobs_other_apps_register(monkeypatch):
+    seen = []
+
+    def due(now):
+        seen.append(now)
+        return "queued the thing" if len(seen) == 1 else None
+
+    jobs = [ScheduledJob("thing", due)]
+    monkeypatch.setattr("banso.analytics.management.commands.analytics.scheduled_jobs", lambda: jobs)
+    # The recompute is not due before 23:59:59.999999: only the job speaks.
+    out, _ = analytics("scheduler", "--once", "--at", "23:59:59.999999")
+    again, _ = analytics("scheduler", "--once", "--at", "23:59:59.999999")
+    assert out.strip() == "queued the thing" and again.strip() == "Nothing due"
+    assert len(seen) == 2 and all(moment.tzinfo is not None for moment in seen)
+
+
+def test_the_scheduler_queues_exactly_one_run_per_day(django_capture_on_commit_callbacks, only_the_recompute):
     with django_capture_on_commit_callbacks(execute=False) as queued:
         first, _ = analytics("scheduler", "--once", "--at", "00:00")
         second, _ = analytics("scheduler", "--once", "--at", "00:00")
@@ -87,7 +110,7 @@ def test_the_scheduler_queues_exactly_one_run_per_day(django_capture_on_commit_c
     assert len(queued) == 1
 
 
-def test_the_scheduler_waits_for_the_time_of_day():
+def test_the_scheduler_waits_for_the_time_of_day(only_the_recompute):
     out, _ = analytics("scheduler", "--once", "--at", "23:59:59.999999")
     assert out.strip() == "Nothing due" and not AnalyticsRun.objects.exists()
     with pytest.raises(CommandError, match="--at"):

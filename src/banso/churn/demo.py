@@ -31,6 +31,7 @@ def _risk_demo() -> ModuleType | None:
 
 
 def build(ctx: DemoContext) -> None:
+    services.ensure_default_reasons()
     reasons = {r.code: r for r in ChurnReason.objects.all()}
     churned = (
         Contract.objects.filter(source=DEMO_SOURCE, status=ContractStatus.CHURNED, churn_records__isnull=True)

@@ -25,6 +25,7 @@ from banso.core.choices import AuditAction
 from banso.core.models import User
 from banso.core.services import record_change, snapshot
 
+from .defaults import DEFAULT_REASONS
 from .models import ChurnReason, ChurnRecord
 
 RECORD_FIELDS = ("account", "contract", "churned_on", "reason", "sub_reason", "note", "lost_mrr")
@@ -81,8 +82,25 @@ def reason_for_text(text: str, reasons: dict[str, ChurnReason] | None = None) ->
     for row in by_code.values():
         if row.parent_id is None and row.name and row.name in text:
             return row, None
-    fallback = by_code.get(FALLBACK_REASON) or next(r for r in by_code.values() if r.parent_id is None)
+    fallback = by_code.get(FALLBACK_REASON) or next((r for r in by_code.values() if r.parent_id is None), None)
+    if fallback is None:
+        raise ValueError("no churn reasons are defined; add them on the churn reasons page")
     return fallback, None
+
+
+def ensure_default_reasons() -> int:
+    """Install the default taxonomy where none exists (a database emptied after its migrations); returns
+    how many reasons were added. An edited taxonomy is left as it is."""
+    if ChurnReason.objects.exists():
+        return 0
+    added = 0
+    with transaction.atomic():
+        for order, (code, name, children) in enumerate(DEFAULT_REASONS, start=1):
+            parent = ChurnReason.objects.create(code=code, name=name, order=order * 10)
+            for sub_order, (sub_code, sub_name) in enumerate(children, start=1):
+                ChurnReason.objects.create(code=sub_code, name=sub_name, order=sub_order * 10, parent=parent)
+            added += 1 + len(children)
+    return added
 
 
 def _check_reason(reason: ChurnReason) -> dict[str, list[str]]:

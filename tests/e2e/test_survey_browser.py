@@ -1,33 +1,25 @@
 """A contact answers the survey on a phone-sized screen: taps a score button, writes a comment, sends."""
 
-import os
-
 import pytest
 
 from banso.health import surveys
 from banso.health.models import SurveyResponse
-from tests.accounts.factories import AccountFactory, ContactFactory
 
-from .survey_factories import SurveyFactory, _rate_limit_cleared  # noqa: F401 (fixture)
+from ..accounts.factories import AccountFactory, ContactFactory
+from ..health.survey_factories import SurveyFactory, _rate_limit_cleared  # noqa: F401 (fixture)
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-CHROMIUM = os.environ.get("BANSO_CHROMIUM", "/usr/bin/chromium")
 
 
 @pytest.fixture
-def phone(live_server):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        context = browser.new_context(
-            locale="ja-JP", viewport={"width": 375, "height": 740}, base_url=live_server.url, has_touch=True
-        )
-        yield context.new_page()
-        browser.close()
+def phone(browser, live_server):
+    """A phone-sized touch screen in the session's Chromium (conftest.py)."""
+    context = browser.new_context(
+        locale="ja-JP", viewport={"width": 375, "height": 740}, base_url=live_server.url, has_touch=True
+    )
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
 
 
 def test_a_contact_answers_on_a_phone_and_cannot_answer_twice(phone, tmp_path):
