@@ -6,6 +6,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from banso.core.models import BackgroundRun
+from banso.core.models import RunStatus as RunStatus  # re-exported: the app's run status
+
 
 class SubjectType(models.TextChoices):
     ACCOUNT = "account", _("Accounts")
@@ -122,32 +125,13 @@ class SegmentMembership(models.Model):
         return f"{self.segment_id}:{self.subject_id}"
 
 
-class RunStatus(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    RUNNING = "running", _("Running")
-    SUCCEEDED = "succeeded", _("Succeeded")
-    FAILED = "failed", _("Failed")
-
-
-class AnalyticsRun(models.Model):
+class AnalyticsRun(BackgroundRun):
     """One recompute (event sync, metric values, segments), with the progress shown while it runs."""
 
-    as_of = models.DateField(_("as of"))
-    status = models.CharField(_("status"), max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
-    step = models.CharField(_("step"), max_length=200, blank=True)
-    percent = models.PositiveSmallIntegerField(_("progress"), default=0)
     backend = models.CharField(_("engine"), max_length=20, blank=True)
     events_synced = models.PositiveBigIntegerField(_("events copied"), default=0)
     values_written = models.PositiveBigIntegerField(_("values changed"), default=0)
     segments_refreshed = models.PositiveIntegerField(_("segments refreshed"), default=0)
-    error = models.TextField(_("error"), blank=True)
-    triggered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    scheduled = models.BooleanField(_("scheduled"), default=False)
-    created_at = models.DateTimeField(_("created"), default=timezone.now)
-    started_at = models.DateTimeField(_("started"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("analytics run")

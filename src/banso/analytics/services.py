@@ -355,13 +355,6 @@ def start_recompute(actor: User | None, as_of: dt.date | None = None) -> Analyti
     return run
 
 
-def _progress(run: AnalyticsRun, percent: int, step: str, **counts: int) -> None:
-    run.percent, run.step = percent, step
-    for name, value in counts.items():
-        setattr(run, name, value)
-    AnalyticsRun.objects.filter(pk=run.pk).update(percent=percent, step=step, **counts)
-
-
 class SegmentsFailed(Exception):
     def __init__(self, failures: list[str]) -> None:
         super().__init__(_("Segments not refreshed: %(list)s") % {"list": "; ".join(failures)})
@@ -381,7 +374,7 @@ def run_recompute(
     run.save(update_fields=["status", "started_at"])
 
     def step(percent: int, text: str, **counts: int) -> None:
-        _progress(run, percent, text, **counts)
+        run.progress(percent, text, **counts)
         if echo:
             echo(f"{percent:3d}% {text}")
 

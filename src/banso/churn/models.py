@@ -6,6 +6,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from banso.accounts.models import Account, Contract
+from banso.core.models import BackgroundRun
+from banso.core.models import RunStatus as RunStatus  # re-exported: the app's run status
 
 # --- Churn records: why accounts left ---------------------------------------------------------------
 
@@ -95,11 +97,7 @@ class RiskRunKind(models.TextChoices):
     PREDICT = "predict", _("Prediction")
 
 
-class RiskRunStatus(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    RUNNING = "running", _("Running")
-    SUCCEEDED = "succeeded", _("Succeeded")
-    FAILED = "failed", _("Failed")
+RiskRunStatus = RunStatus
 
 
 class RiskModel(models.Model):
@@ -125,26 +123,14 @@ class RiskModel(models.Model):
         return f"{self.as_of} #{self.pk}"
 
 
-class RiskRun(models.Model):
+class RiskRun(BackgroundRun):
     """A training or a prediction as background work, with the progress shown while it runs."""
 
     kind = models.CharField(_("kind"), max_length=10, choices=RiskRunKind.choices)
-    as_of = models.DateField(_("as of"))
-    status = models.CharField(_("status"), max_length=10, choices=RiskRunStatus.choices, default=RiskRunStatus.QUEUED)
-    step = models.CharField(_("step"), max_length=200, blank=True)
-    percent = models.PositiveSmallIntegerField(_("progress"), default=0)
     rows = models.PositiveIntegerField(_("rows"), default=0)
     model = models.ForeignKey(
         RiskModel, verbose_name=_("model"), null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
     )
-    error = models.TextField(_("error"), blank=True)
-    scheduled = models.BooleanField(_("scheduled"), default=False)
-    triggered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(_("created"), default=timezone.now)
-    started_at = models.DateTimeField(_("started"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("churn-risk run")

@@ -611,8 +611,7 @@ def execute(
     run.save(update_fields=["status", "started_at"])
 
     def progress(percent: int, text: str) -> None:
-        run.percent, run.step = percent, text[:200]
-        RiskRun.objects.filter(pk=run.pk).update(percent=percent, step=run.step)
+        run.progress(percent, text)
         if echo and run.kind == RiskRunKind.PREDICT:
             echo(f"{percent:3d}% {text}")
 

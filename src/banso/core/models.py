@@ -1,9 +1,11 @@
-"""People and their rights: users with a role, teams, API tokens, the audit log and the company calendar."""
+"""People and their rights: users with a role, teams, API tokens, the audit log and the company calendar;
+and the base of every app's background runs."""
 
 import hashlib
 import secrets
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils import timezone
@@ -138,3 +140,45 @@ class ClosedDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.name}"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+
+
+class BackgroundRun(models.Model):
+    """Long work for a day (a recompute, a rescore, a training) queued for the worker, with the progress its
+    page shows while it runs. Apps subclass it with their own counts and a unique constraint that lets
+    only one scheduler queue the day's scheduled run."""
+
+    as_of = models.DateField(_("as of"))
+    status = models.CharField(_("status"), max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    step = models.CharField(_("step"), max_length=200, blank=True)
+    percent = models.PositiveSmallIntegerField(_("progress"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    scheduled = models.BooleanField(_("scheduled"), default=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def progress(self, percent: int, step: str, **counts: int) -> None:
+        """Record progress (and any counts) at once, outside the caller's transaction's later fate."""
+        self.percent, self.step = percent, step[:200]
+        for name, value in counts.items():
+            setattr(self, name, value)
+        type(self)._default_manager.filter(pk=self.pk).update(percent=percent, step=self.step, **counts)
+
+    @classmethod
+    def claim(cls, pk: int) -> tuple[Self, bool]:
+        """The worker takes a queued run in one UPDATE: of two deliveries of the same task, one gets True."""
+        claimed = cls._default_manager.filter(pk=pk, status=RunStatus.QUEUED).update(status=RunStatus.RUNNING)
+        return cls._default_manager.get(pk=pk), bool(claimed)

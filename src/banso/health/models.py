@@ -7,6 +7,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from banso.core.models import BackgroundRun
+from banso.core.models import RunStatus as RunStatus  # re-exported: the app's run status
+
 # Scorecards ----------------------------------------------------------------------------------------
 
 
@@ -111,29 +114,10 @@ class HealthSnapshot(models.Model):
         return f"{self.account_id} {self.day} {self.score}"
 
 
-class RunStatus(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    RUNNING = "running", _("Running")
-    SUCCEEDED = "succeeded", _("Succeeded")
-    FAILED = "failed", _("Failed")
-
-
-class HealthRun(models.Model):
+class HealthRun(BackgroundRun):
     """One rescore of a day (every active card, every matching account), with its progress."""
 
-    as_of = models.DateField(_("as of"))
-    status = models.CharField(_("status"), max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
-    step = models.CharField(_("step"), max_length=200, blank=True)
-    percent = models.PositiveSmallIntegerField(_("progress"), default=0)
     accounts_scored = models.PositiveIntegerField(_("accounts scored"), default=0)
-    error = models.TextField(_("error"), blank=True)
-    triggered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    scheduled = models.BooleanField(_("scheduled"), default=False)
-    created_at = models.DateTimeField(_("created"), default=timezone.now)
-    started_at = models.DateTimeField(_("started"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("health run")

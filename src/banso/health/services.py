@@ -282,13 +282,6 @@ def measure_values(keys: Iterable[str], as_of: dt.date, account_ids: list[int] |
 # Rescoring -----------------------------------------------------------------------------------------
 
 
-def _progress(run: HealthRun, percent: int, step: str, **counts: int) -> None:
-    run.percent, run.step = percent, step
-    for name, value in counts.items():
-        setattr(run, name, value)
-    HealthRun.objects.filter(pk=run.pk).update(percent=percent, step=step, **counts)
-
-
 def score_day(as_of: dt.date, cards: list[Scorecard] | None = None) -> pl.DataFrame:
     """Every scored account's result for the day: `account_id`, `scorecard_id`, `version_id`, `score`,
     `band`, `values` (JSON of the raw values by measure key). Nothing is written."""
@@ -399,7 +392,7 @@ def run_rescore(run: HealthRun, backend: Any = None, echo: Callable[[str], None]
     run.save(update_fields=["status", "started_at"])
 
     def step(percent: int, text: str, **counts: int) -> None:
-        _progress(run, percent, text, **counts)
+        run.progress(percent, text, **counts)
         if echo:
             echo(f"{percent:3d}% {text}")
 
