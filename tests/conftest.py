@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 
 from banso.core.choices import Role
+from banso.core.models import ApiToken
 
 from .core.factories import UserFactory
 
@@ -37,3 +38,17 @@ def client_as(db, user_with_role):
 @pytest.fixture
 def admin_client(client_as):  # overrides pytest-django's: our admin is a role, not a superuser
     return client_as(Role.ADMIN)
+
+
+@pytest.fixture
+def api_as(db):
+    """`api_as(Role.CSM)` → a client sending a fresh API token for a new user with that role."""
+
+    def make(role: Role) -> Client:
+        user = UserFactory(role=role)
+        _, raw = ApiToken.issue(user, "test")
+        client = Client(headers={"Authorization": f"Bearer {raw}"})
+        client.user = user
+        return client
+
+    return make

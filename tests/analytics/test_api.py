@@ -4,30 +4,18 @@ an account's values, segment preview, members and history, and recompute runs to
 import datetime as dt
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from banso.activity import lake
 from banso.analytics import services
 from banso.analytics.models import AnalyticsRun, MetricDefinition, Segment
 from banso.core.choices import Role
-from banso.core.models import ApiToken
 from tests.activity.factories import AccountFactory
 
-from ..core.factories import UserFactory
 from .factories import SegmentFactory, logins
 
 pytestmark = pytest.mark.django_db
 BASE = "/api/analytics"
-
-
-@pytest.fixture
-def api_as():
-    def make(role: Role) -> Client:
-        _, raw = ApiToken.issue(UserFactory(role=role), "test")
-        return Client(headers={"Authorization": f"Bearer {raw}"})
-
-    return make
 
 
 def post(client, path, data):

@@ -5,29 +5,17 @@ import datetime
 import io
 
 import pytest
-from django.test import Client
 from openpyxl import load_workbook
 
 from banso.accounts.choices import ContractStatus
 from banso.churn.models import ChurnRecord
 from banso.core.choices import Role
-from banso.core.models import ApiToken
-from tests.core.factories import UserFactory
 
 from .factories import AccountFactory, contract, reason
 
 pytestmark = pytest.mark.django_db
 BASE = "/api/churn"
 D = datetime.date
-
-
-@pytest.fixture
-def api_as():
-    def make(role: Role) -> Client:
-        _, raw = ApiToken.issue(UserFactory(role=role), "test")
-        return Client(headers={"Authorization": f"Bearer {raw}"})
-
-    return make
 
 
 def send(client, method, path, data=None):

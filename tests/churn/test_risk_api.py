@@ -6,23 +6,12 @@ from django.test import Client
 
 from banso.churn.models import RiskRun, RiskRunKind
 from banso.core.choices import Role
-from banso.core.models import ApiToken
-from tests.core.factories import UserFactory
 
 from .factories import AccountFactory
 from .risk_factories import TODAY, prediction, trained_model
 
 pytestmark = pytest.mark.django_db
 BASE = "/api/churn/risk"
-
-
-@pytest.fixture
-def api_as():
-    def make(role: Role) -> Client:
-        _, raw = ApiToken.issue(UserFactory(role=role), "test")
-        return Client(headers={"Authorization": f"Bearer {raw}"})
-
-    return make
 
 
 def test_models_are_listed_with_their_quality_and_detailed_with_importance(api_as):

@@ -6,28 +6,16 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 
 from banso.core.choices import Role
-from banso.core.models import ApiToken
 from banso.health.models import HealthRun, HealthSnapshot, Scorecard
 from tests.accounts.factories import AccountFactory
 from tests.analytics.factories import SegmentFactory
 
-from ..core.factories import UserFactory
 from .factories import LOGINS, OPEN_INQUIRIES, definition, make_card
 
 pytestmark = pytest.mark.django_db
 BASE = "/api/health"
-
-
-@pytest.fixture
-def api_as():
-    def make(role: Role) -> Client:
-        _, raw = ApiToken.issue(UserFactory(role=role), "test")
-        return Client(headers={"Authorization": f"Bearer {raw}"})
-
-    return make
 
 
 def send(client, method, path, data):
