@@ -10,6 +10,14 @@ from .core.factories import UserFactory
 
 
 @pytest.fixture(autouse=True)
+def _cache_per_test(settings, request):
+    """Each test gets an empty in-memory cache, never the developer's var/cache or another test's entries."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": request.node.nodeid}
+    }
+
+
+@pytest.fixture(autouse=True)
 def _event_copy_in_tmp(settings, tmp_path):
     """The analytics copy of events goes to a per-test folder, never the developer's var/events."""
     settings.BANSO_EVENT_LAKE_DIR = tmp_path / "events"

@@ -102,6 +102,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("BANSO_CONN_MAX_AGE", default=60))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# One cache for every process (gunicorn workers, the worker): the survey page's rate limit counts per
+# client across all of them, and a cached churn analysis serves every worker. Files under var/ by default;
+# any django-environ cache URL (redis://…, pymemcache://…) where several machines serve Banso.
+CACHES = {"default": env.cache_url("BANSO_CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
 
 AUTH_USER_MODEL = "core.User"
 AUTHENTICATION_BACKENDS = [

@@ -3,19 +3,12 @@
 import datetime
 
 import pytest
-from django.core.cache import cache
 
 from banso.accounts.choices import TouchTier
 
 from .factories import AccountFactory, contract
 
 D = datetime.date
-
-
-@pytest.fixture(autouse=True)
-def _fresh_analysis_cache():
-    """Each test computes its own figures (the analysis is cached per process)."""
-    cache.clear()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from banso.health import surveys
 from banso.health.models import SurveyResponse
 
 from ..accounts.factories import AccountFactory, ContactFactory
-from ..health.survey_factories import SurveyFactory, _rate_limit_cleared  # noqa: F401 (fixture)
+from ..health.survey_factories import SurveyFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -107,11 +107,3 @@ def add_scores(*answers: tuple[Account, str, dt.datetime, int]) -> int:
     )
     with transaction.atomic():
         return append_events(frame)
-
-
-@pytest.fixture(autouse=True)
-def _rate_limit_cleared():
-    """The public page counts attempts per client address in the cache; each test starts from zero."""
-    from django.core.cache import cache
-
-    cache.clear()

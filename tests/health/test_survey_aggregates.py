@@ -13,7 +13,7 @@ from banso.health.measures import sources
 from tests.accounts.factories import AccountFactory, ContactFactory
 from tests.analytics.factories import SegmentFactory
 
-from .survey_factories import SurveyFactory, _rate_limit_cleared, add_scores, at  # noqa: F401 (fixture)
+from .survey_factories import SurveyFactory, add_scores, at
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from banso.health import surveys
 from banso.health.models import Survey, SurveyResponse, SurveyWave, WaveStatus
 from tests.accounts.factories import AccountFactory, ContactFactory
 
-from .survey_factories import SurveyFactory, _rate_limit_cleared, add_scores, at, smtp  # noqa: F401 (fixtures)
+from .survey_factories import SurveyFactory, add_scores, at, smtp  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
