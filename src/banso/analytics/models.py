@@ -133,16 +133,12 @@ class AnalyticsRun(BackgroundRun):
     values_written = models.PositiveBigIntegerField(_("values changed"), default=0)
     segments_refreshed = models.PositiveIntegerField(_("segments refreshed"), default=0)
 
-    class Meta:
+    class Meta(BackgroundRun.Meta):
         verbose_name = _("analytics run")
         verbose_name_plural = _("analytics runs")
-        ordering = ["-created_at", "-id"]
         constraints = [
             # However many schedulers run, the database lets only one of them queue a day's recompute.
             models.UniqueConstraint(
                 fields=["as_of"], condition=models.Q(scheduled=True), name="one_scheduled_run_per_day"
             )
         ]
-
-    def __str__(self) -> str:
-        return f"{self.as_of} {self.get_status_display()}"

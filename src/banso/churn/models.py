@@ -132,10 +132,9 @@ class RiskRun(BackgroundRun):
         RiskModel, verbose_name=_("model"), null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
     )
 
-    class Meta:
+    class Meta(BackgroundRun.Meta):
         verbose_name = _("churn-risk run")
         verbose_name_plural = _("churn-risk runs")
-        ordering = ["-created_at", "-id"]
         constraints = [
             # However many schedulers ask, only one scheduled run of a kind per day.
             models.UniqueConstraint(

@@ -169,6 +169,10 @@ class BackgroundRun(models.Model):
 
     class Meta:
         abstract = True
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.as_of} {self.get_status_display()}"
 
     def progress(self, percent: int, step: str, **counts: int) -> None:
         """Record progress (and any counts) at once, outside the caller's transaction's later fate."""

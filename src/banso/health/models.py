@@ -119,18 +119,14 @@ class HealthRun(BackgroundRun):
 
     accounts_scored = models.PositiveIntegerField(_("accounts scored"), default=0)
 
-    class Meta:
+    class Meta(BackgroundRun.Meta):
         verbose_name = _("health run")
         verbose_name_plural = _("health runs")
-        ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["as_of"], condition=models.Q(scheduled=True), name="one_scheduled_health_run_per_day"
             )
         ]
-
-    def __str__(self) -> str:
-        return f"{self.as_of} {self.get_status_display()}"
 
 
 # Surveys (NPS / CSAT) -----------------------------------------------------------------------------
