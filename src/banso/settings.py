@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     # include the churn-risk measure (churn registers it into health's registry; imports go churn -> health).
     "banso.churn",
     "banso.health",
+    "banso.success",
     "banso.api",
 ]
 

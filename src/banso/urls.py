@@ -18,5 +18,6 @@ urlpatterns = [
     path("analytics/", include("banso.analytics.urls")),
     path("health/", include("banso.health.urls")),
     path("churn/", include("banso.churn.urls")),
+    path("success/", include("banso.success.urls")),
     path("survey/", include((survey_answer_urls, "survey_public"))),  # public: signed links in survey mails
 ]

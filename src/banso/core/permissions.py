@@ -32,6 +32,10 @@ class Capability(StrEnum):
     MANAGE_HEALTH = "manage_health"
     # Record and edit churn records.
     RECORD_CHURN = "record_churn"
+    # Log touches (calls, mails, meetings) and work one's own coverage queue.
+    LOG_TOUCHES = "log_touches"
+    # Generate, adjust and lock the monthly coverage plan; see the whole team's queues; success settings.
+    PLAN_COVERAGE = "plan_coverage"
     # Any signed-in user: their own profile, the home page.
     SIGNED_IN = "signed_in"
 
@@ -48,9 +52,14 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.MANAGE_ANALYTICS,
             Capability.MANAGE_HEALTH,
             Capability.RECORD_CHURN,
+            Capability.LOG_TOUCHES,
+            Capability.PLAN_COVERAGE,
         }
     ),
-    Role.CSM: frozenset(_INTERNAL_READ | {Capability.EDIT_ACCOUNTS, Capability.VIEW_AUDIT, Capability.RECORD_CHURN}),
+    Role.CSM: frozenset(
+        _INTERNAL_READ
+        | {Capability.EDIT_ACCOUNTS, Capability.VIEW_AUDIT, Capability.RECORD_CHURN, Capability.LOG_TOUCHES}
+    ),
     Role.SUPPORT_AGENT: frozenset(_INTERNAL_READ),
     Role.VIEWER: frozenset(_INTERNAL_READ),
     Role.MERCHANT_USER: frozenset({Capability.SIGNED_IN, Capability.VIEW_OWN_DOCUMENTS}),

@@ -1,0 +1,6 @@
+"""What the success app adds to shared parts at start-up: Account 360 cards and the scheduler's jobs.
+Each part registers itself here so `apps.py` stays one line."""
+
+
+def register() -> None:
+    """Called from SuccessConfig.ready(); the pieces below are added as the app grows."""
