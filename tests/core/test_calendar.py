@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from banso.core.calendar import add_business_days, business_days_between, is_business_day
+from banso.core.calendar import add_business_days, add_months, business_days_between, is_business_day, month_start
 from banso.core.models import ClosedDay
 
 pytestmark = pytest.mark.django_db
@@ -47,3 +47,22 @@ def test_business_days_in_november_2026():
     days = business_days_between(date(2026, 11, 1), date(2026, 11, 30))
     # 21 weekdays minus 11/3 (文化の日) and 11/23 (勤労感謝の日).
     assert len(days) == 19
+
+
+@pytest.mark.parametrize(
+    ("day", "months", "expected"),
+    [
+        (date(2026, 1, 31), 1, date(2026, 2, 28)),  # past February's end: its last day
+        (date(2024, 1, 31), 1, date(2024, 2, 29)),  # leap year
+        (date(2026, 11, 15), 2, date(2027, 1, 15)),  # across the year end
+        (date(2026, 3, 31), -1, date(2026, 2, 28)),
+    ],
+)
+def test_adding_months_keeps_the_day_or_falls_on_the_months_last(day, months, expected):
+    assert add_months(day, months) == expected
+
+
+def test_month_start_moves_to_the_first_of_an_earlier_or_later_month():
+    assert month_start(date(2026, 11, 25)) == date(2026, 11, 1)
+    assert month_start(date(2026, 11, 25), -11) == date(2025, 12, 1)
+    assert month_start(date(2026, 12, 31), 1) == date(2027, 1, 1)

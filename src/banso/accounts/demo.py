@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from django.db import transaction
 
+from banso.core.calendar import add_months
 from banso.core.demo import DEMO_SOURCE, DemoContext, person_name
 from banso.core.text import search_key
 
@@ -205,18 +206,6 @@ TITLES_PRIMARY = ["経営企画部 部長", "事業開発部 部長", "取締役
 TITLES_CHAMPION = ["経営企画部 課長", "リサーチ担当 マネージャー", "事業開発部 主任", "調査部 課長代理"]
 TITLES_OTHER = ["経営企画部", "総務部", "経理部", "営業企画部", "情報システム部"]
 PLANS = [(60_000, "ライト"), (150_000, "スタンダード"), (400_000, "プロフェッショナル"), (10**12, "エンタープライズ")]
-
-
-def add_months(d: date, months: int) -> date:
-    """Same day `months` later; days past a month's end fall on its last day."""
-    index = d.year * 12 + d.month - 1 + months
-    year, month = divmod(index, 12)
-    for day in (d.day, 30, 29, 28):
-        try:
-            return date(year, month + 1, day)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
 
 
 def aware(d: date, hour: int = 9) -> datetime:

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from banso.accounts.choices import ContactRole, ContractStatus, LifecycleStage, TouchTier
 from banso.accounts.models import Account, Contact, Contract
 from banso.core import charts
+from banso.core.calendar import month_start
 from banso.core.models import User
 
 from .models import ChurnReason, ChurnRecord
@@ -42,11 +43,6 @@ CURVE_POINTS = (12, 24, 36)
 CACHE_SECONDS = 3600
 
 
-def add_months(day: datetime.date, months: int) -> datetime.date:
-    index = day.year * 12 + day.month - 1 + months
-    return datetime.date(index // 12, index % 12 + 1, 1)
-
-
 @dataclass(frozen=True)
 class Period:
     """Whole months: `start` is the first month's first day, `end` the last month's first day."""
@@ -57,18 +53,18 @@ class Period:
     @property
     def months(self) -> list[datetime.date]:
         count = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
-        return [add_months(self.start, i) for i in range(count)]
+        return [month_start(self.start, i) for i in range(count)]
 
     @property
     def stop(self) -> datetime.date:
         """The first day after the period."""
-        return add_months(self.end, 1)
+        return month_start(self.end, 1)
 
 
 def default_period(today: datetime.date | None = None) -> Period:
     today = today or timezone.localdate()
     end = today.replace(day=1)
-    return Period(add_months(end, -(DEFAULT_MONTHS - 1)), end)
+    return Period(month_start(end, -(DEFAULT_MONTHS - 1)), end)
 
 
 @dataclass(frozen=True)
@@ -236,7 +232,7 @@ def _rate(numerator: float, denominator: float) -> float | None:
 def monthly(contracts: pl.DataFrame, period: Period) -> list[MonthRow]:
     months = period.months
     # Month starts: twelve before the period (for trailing figures), the period's, and the day after it.
-    days = [add_months(period.start, i) for i in range(-TRAILING, len(months) + 1)]
+    days = [month_start(period.start, i) for i in range(-TRAILING, len(months) + 1)]
     _ids, levels = mrr_matrix(contracts, days)
     out = []
     for j, month in enumerate(months):

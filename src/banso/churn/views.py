@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from banso.accounts.models import Account, Contract
+from banso.core.calendar import month_start
 from banso.core.models import User
 from banso.core.permissions import Capability, has_capability, requires
 
@@ -36,7 +37,7 @@ def _int(raw: str | None) -> int | None:
 @requires(Capability.VIEW_ACCOUNTS)
 def index(request: HttpRequest) -> HttpResponse:
     period = analysis.default_period()
-    recent = ChurnRecord.objects.filter(churned_on__gt=analysis.add_months(period.end, -11))
+    recent = ChurnRecord.objects.filter(churned_on__gt=month_start(period.end, -11))
     context = {
         "recent_count": recent.count(),
         "unrecorded_count": services.contracts_without_record(None).count(),

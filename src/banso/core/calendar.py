@@ -49,3 +49,20 @@ def business_days_between(start: date, end: date) -> list[date]:
     closed = closed_days(start, end)
     days = (end - start).days + 1
     return [d for d in (start + timedelta(days=i) for i in range(max(days, 0))) if is_business_day(d, closed)]
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later (or earlier); days past a month's end fall on its last day."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month0 = divmod(index, 12)
+    for d in (day.day, 30, 29, 28):
+        try:
+            return date(year, month0 + 1, d)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def month_start(day: date, months: int = 0) -> date:
+    """The first day of `day`'s month, moved by `months`."""
+    return add_months(day.replace(day=1), months)

@@ -39,6 +39,7 @@ from banso.accounts.models import Account, Contact
 from banso.activity.models import Event
 from banso.activity.store import append_events
 from banso.analytics.models import Segment, SegmentMembership
+from banso.core.calendar import add_months
 from banso.core.choices import AuditAction
 from banso.core.models import User
 from banso.core.services import record_change, snapshot
@@ -431,7 +432,7 @@ def due_waves(now: dt.datetime | None = None) -> str | None:
             with transaction.atomic():
                 start_wave(survey, due_on=due_on, scheduled=True)
                 Survey.objects.filter(pk=survey.pk, next_due_on=due_on).update(
-                    next_due_on=_add_months(due_on, survey.repeat_months)
+                    next_due_on=add_months(due_on, survey.repeat_months)
                 )
         except IntegrityError:
             continue
@@ -439,17 +440,6 @@ def due_waves(now: dt.datetime | None = None) -> str | None:
     if not started:
         return None
     return _("Survey waves queued: %(names)s") % {"names": "、".join(started)}
-
-
-def _add_months(day: dt.date, months: int) -> dt.date:
-    month0 = day.month - 1 + months
-    year, month = day.year + month0 // 12, month0 % 12 + 1
-    for d in (day.day, 30, 29, 28):
-        try:
-            return dt.date(year, month, d)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
 
 
 # Answering ------------------------------------------------------------------------------------------
