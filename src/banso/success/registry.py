@@ -4,3 +4,8 @@ Each part registers itself here so `apps.py` stays one line."""
 
 def register() -> None:
     """Called from SuccessConfig.ready(); the pieces below are added as the app grows."""
+    from banso.health.measures import register_source
+
+    from . import measures
+
+    register_source(measures.source())
