@@ -17,6 +17,7 @@ from django_htmx.middleware import HtmxDetails
 from banso.core.models import User
 from banso.core.paging import IdFirstList
 from banso.core.permissions import Capability, has_capability, requires
+from banso.core.xlsx import XLSX
 
 from . import exports, services
 from .forms import AccountFilterForm, AccountForm, ContactForm, ContactLeftForm, ContractForm
@@ -25,9 +26,6 @@ from .panels import panels_for
 
 # A search lists at most this many matches; past it the user is asked to narrow the search.
 SEARCH_CAP = 1000
-
-
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -104,7 +102,7 @@ def account_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHt
                 % {"limit": f"{exports.XLSX_MAX_ROWS:,}"},
             )
             return redirect(f"{reverse('accounts:list')}?{request.GET.urlencode()}")
-        response = HttpResponse(content, content_type=XLSX_TYPE)
+        response = HttpResponse(content, content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="accounts-{stamp}.{fmt}"'
     return response
 

@@ -3,42 +3,19 @@
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+
+from banso.core.xlsx import COUNT, FLOAT, MONTH, RATE, XLSX, YEN, facts_sheet, sheet, to_bytes
 
 from .analysis import CURVE_POINTS, ChurnAnalysis
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-YEN = "#,##0"
-RATE = "0.0%"
-MONTH = "yyyy-mm"
-COUNT = "0"
-FLOAT = "0.0"
+__all__ = ["XLSX", "filename", "workbook", "workbook_bytes"]
+
 P_VALUE = "0.0000"
-
-Column = tuple[str, str | None, Callable[[Any], Any]]
-
-
-def _sheet(book: Workbook, title: str, columns: Sequence[Column], rows: Sequence[Any]) -> Worksheet:
-    sheet = book.create_sheet(title[:31])
-    for index, (header, _fmt, _get) in enumerate(columns, start=1):
-        cell = sheet.cell(row=1, column=index, value=header)
-        cell.font = Font(bold=True)
-        sheet.column_dimensions[get_column_letter(index)].width = max(12, len(header) * 2 + 2)
-    for r, row in enumerate(rows, start=2):
-        for c, (_header, fmt, get) in enumerate(columns, start=1):
-            cell = sheet.cell(row=r, column=c, value=get(row))
-            if fmt:
-                cell.number_format = fmt
-    sheet.freeze_panes = "A2"
-    return sheet
 
 
 def workbook(result: ChurnAnalysis) -> Workbook:
@@ -57,15 +34,9 @@ def workbook(result: ChurnAnalysis) -> Workbook:
         (_("Churned accounts"), result.churned_accounts, COUNT),
         (_("Churned contracts without a churn record"), result.unrecorded_contracts, COUNT),
     ]
-    for r, (label, value, fmt) in enumerate(facts, start=1):
-        summary.cell(row=r, column=1, value=label).font = Font(bold=True)
-        cell = summary.cell(row=r, column=2, value=value)
-        if fmt:
-            cell.number_format = fmt
-    summary.column_dimensions["A"].width = 40
-    summary.column_dimensions["B"].width = 16
+    facts_sheet(summary, facts)
 
-    _sheet(
+    sheet(
         book,
         _("Monthly"),
         [
@@ -89,7 +60,7 @@ def workbook(result: ChurnAnalysis) -> Workbook:
         ],
         result.months,
     )
-    _sheet(
+    sheet(
         book,
         _("Reasons"),
         [
@@ -101,7 +72,7 @@ def workbook(result: ChurnAnalysis) -> Workbook:
         ],
         result.reasons,
     )
-    _sheet(
+    sheet(
         book,
         _("Attribute lift"),
         [
@@ -118,7 +89,7 @@ def workbook(result: ChurnAnalysis) -> Workbook:
         ],
         result.lift,
     )
-    _sheet(
+    sheet(
         book,
         _("Retention by cohort"),
         [
@@ -131,7 +102,7 @@ def workbook(result: ChurnAnalysis) -> Workbook:
         result.cohorts,
     )
     curve_rows = [(c.cohort, p) for c in result.cohorts for p in c.curve]
-    _sheet(
+    sheet(
         book,
         _("Retention curves"),
         [
@@ -155,9 +126,7 @@ def _at(months: int) -> Callable[[Any], Any]:
 
 
 def workbook_bytes(result: ChurnAnalysis) -> bytes:
-    buffer = io.BytesIO()
-    workbook(result).save(buffer)
-    return buffer.getvalue()
+    return to_bytes(workbook(result))
 
 
 def filename(result: ChurnAnalysis) -> str:

@@ -23,8 +23,6 @@ from . import analysis, exports, services
 from .forms import AnalysisForm, ChurnRecordForm, ReasonForm
 from .models import ChurnReason, ChurnRecord
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
 
 def _actor(request: HttpRequest) -> User | None:
     return request.user if isinstance(request.user, User) else None
@@ -233,6 +231,6 @@ def analysis_export(request: HttpRequest) -> HttpResponse:
     form, result = _analysis_query(request)
     if result is None:
         return render(request, "churn/analysis.html", {"form": form, "result": None}, status=400)
-    response = HttpResponse(exports.workbook_bytes(result), content_type=XLSX)
+    response = HttpResponse(exports.workbook_bytes(result), content_type=exports.XLSX)
     response["Content-Disposition"] = f'attachment; filename="{exports.filename(result)}"'
     return response
