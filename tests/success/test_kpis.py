@@ -31,7 +31,7 @@ def row_of(report: kpis.Report, user) -> kpis.Row:
 def test_touch_by_another_csm_counts_and_a_touch_in_the_previous_month_does_not():
     csm, colleague = UserFactory(), UserFactory()
     plan = CoveragePlanFactory(month=APRIL)
-    by_colleague, last_month, untouched = (CoverageTargetFactory(plan=plan, assignee=csm) for _ in range(3))
+    by_colleague, last_month, _untouched = (CoverageTargetFactory(plan=plan, assignee=csm) for _ in range(3))
     TouchFactory(account=by_colleague.account, csm=colleague, occurred_at=at("2026-04-10"))
     TouchFactory(account=last_month.account, csm=csm, occurred_at=at("2026-03-31", 23))
 
@@ -203,7 +203,7 @@ def test_trend_covers_twelve_months_ending_with_the_month():
 
     trend = kpis.report(APRIL, person=csm.pk).trend
 
-    assert [p.month for p in trend][0] == dt.date(2025, 5, 1) and trend[-1].month == APRIL
+    assert trend[0].month == dt.date(2025, 5, 1) and trend[-1].month == APRIL
     assert len(trend) == 12
     assert trend[-2].figures.touch_rate == 1.0 and trend[-1].figures.touch_rate == 0.0
     assert trend[0].figures.touch_rate is None
