@@ -75,6 +75,11 @@ def _rank(column: str, ranks: Mapping[str, int]) -> pl.Expr:
     return pl.col(column).replace_strict(ranks, default=None, return_dtype=pl.Int64)
 
 
+def _flag(reason: str) -> str:
+    """The column saying whether a reason applies (not the reason's name: "risk" is also the probability)."""
+    return f"is_{reason}"
+
+
 def select_candidates(
     month: dt.date,
     accounts: pl.DataFrame,
@@ -138,35 +143,38 @@ def select_candidates(
             ((pl.lit(month) - pl.col("last")).dt.total_days()).alias("idle_days"),
         )
         .with_columns(
-            pl.col("renewal_date").is_not_null().alias(TargetReason.RENEWAL.value),
-            pl.col("risk_move").fill_null(0).ne(0).alias(TargetReason.RISK.value),
-            pl.col("health_move").fill_null(0).ne(0).alias(TargetReason.HEALTH.value),
+            pl.col("renewal_date").is_not_null().alias(_flag(TargetReason.RENEWAL)),
+            pl.col("risk_move").fill_null(0).ne(0).alias(_flag(TargetReason.RISK)),
+            pl.col("health_move").fill_null(0).ne(0).alias(_flag(TargetReason.HEALTH)),
             (
                 (pl.col("limit").fill_null(0) > 0)
                 & (pl.col("idle_days").is_null() | (pl.col("idle_days") > pl.col("limit")))
-            ).alias(TargetReason.UNTOUCHED.value),
-            pl.col("manual").fill_null(False).alias(TargetReason.MANUAL.value),
+            ).alias(_flag(TargetReason.UNTOUCHED)),
+            pl.col("manual").fill_null(False).alias(_flag(TargetReason.MANUAL)),
             ((pl.col("risk_move").fill_null(0) > 0) | (pl.col("health_move").fill_null(0) > 0)).alias("worsened"),
         )
     )
-    flags = [r.value for r in (*REASON_ORDER, TargetReason.MANUAL)]
+    reasons_in_order = [r.value for r in (*REASON_ORDER, TargetReason.MANUAL)]
+    flags = [_flag(r) for r in reasons_in_order]
     frame = frame.filter(pl.any_horizontal(flags))
     if frame.is_empty():
         return pl.DataFrame(schema=CANDIDATE_SCHEMA)
-    reasons = pl.concat_list([pl.when(pl.col(f)).then(pl.lit(f)).otherwise(None) for f in flags]).list.drop_nulls()
+    reasons = pl.concat_list(
+        [pl.when(pl.col(_flag(r))).then(pl.lit(r)).otherwise(None) for r in reasons_in_order]
+    ).list.drop_nulls()
     # Main reason: the renewal; else a worsening (risk before health); else an improvement; else untouched.
     main = (
-        pl.when(pl.col(TargetReason.RENEWAL.value))
+        pl.when(pl.col(_flag(TargetReason.RENEWAL)))
         .then(pl.lit(TargetReason.RENEWAL.value))
         .when(pl.col("risk_move").fill_null(0) > 0)
         .then(pl.lit(TargetReason.RISK.value))
         .when(pl.col("health_move").fill_null(0) > 0)
         .then(pl.lit(TargetReason.HEALTH.value))
-        .when(pl.col(TargetReason.UNTOUCHED.value))
+        .when(pl.col(_flag(TargetReason.UNTOUCHED)))
         .then(pl.lit(TargetReason.UNTOUCHED.value))
-        .when(pl.col(TargetReason.RISK.value))
+        .when(pl.col(_flag(TargetReason.RISK)))
         .then(pl.lit(TargetReason.RISK.value))
-        .when(pl.col(TargetReason.HEALTH.value))
+        .when(pl.col(_flag(TargetReason.HEALTH)))
         .then(pl.lit(TargetReason.HEALTH.value))
         .otherwise(pl.lit(TargetReason.MANUAL.value))
     )
