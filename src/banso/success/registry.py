@@ -9,3 +9,9 @@ def register() -> None:
     from . import measures
 
     register_source(measures.source())
+
+    from banso.core.schedule import ScheduledJob, register_job
+
+    from . import plans
+
+    register_job(ScheduledJob("success.coverage_plan", plans.due))
