@@ -3,3 +3,9 @@
 from ninja import Router
 
 router = Router(tags=["success"])
+
+from .touch_api import my_day_router, renewals_router, touches_router  # noqa: E402
+
+router.add_router("/touches", touches_router)
+router.add_router("/renewals", renewals_router)
+router.add_router("/my-day", my_day_router)

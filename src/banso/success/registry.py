@@ -15,3 +15,12 @@ def register() -> None:
     from . import plans
 
     register_job(ScheduledJob("success.coverage_plan", plans.due))
+
+    from banso.accounts.panels import AccountPanel, register_account_panel
+    from banso.core.permissions import Capability
+    from banso.core.schedule import ScheduledJob, register_job
+
+    from . import panels, renewals
+
+    register_account_panel(AccountPanel("success/_account_card.html", Capability.VIEW_ACCOUNTS, panels.account_card))
+    register_job(ScheduledJob("success.renewal_sync", renewals.scheduled_job))

@@ -1,8 +1,10 @@
-from django.urls import path
+from django.urls import include, path
 
-from . import views
+from . import kpi_urls, touch_urls, views
 
 app_name = "success"
 urlpatterns = [
     path("", views.index, name="index"),
+    path("", include(touch_urls.urlpatterns)),
+    path("kpis/", include(kpi_urls.urlpatterns)),
 ]
