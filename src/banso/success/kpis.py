@@ -57,6 +57,7 @@ BUCKETS: tuple[tuple[str, int, int | None], ...] = (
 )
 NEVER = "never"
 OVERDUE = "overdue"
+BUCKET_METRICS = (*(k for k, _f, _l in BUCKETS), NEVER, OVERDUE)
 BUCKET_LABELS = {
     "d0_30": gettext_lazy("0–30 days"),
     "d31_60": gettext_lazy("31–60 days"),
@@ -99,6 +100,10 @@ class Figures:
                     self.buckets[key] = self.buckets.get(key, 0) + n
             else:
                 setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    def bucket_list(self) -> list[tuple[str, int]]:
+        """(bucket, accounts) in display order, zeros included."""
+        return [(key, self.buckets.get(key, 0)) for key in BUCKET_METRICS]
 
     @property
     def not_touched(self) -> int:
@@ -189,6 +194,11 @@ class Row:
     figures: Figures
     band: str
     misses: dict[str, bool]
+
+    @property
+    def person_param(self) -> str:
+        """The query-string part that narrows a drill-down link to this row's person."""
+        return f"&person={self.user_id}" if self.user_id else ""
 
 
 @dataclass
@@ -495,7 +505,6 @@ def report(month: dt.date, team: Team | None = None, person: int | None = None) 
 TARGET_METRICS = ("assigned", "touched", "not_touched", "appointments")
 TOUCH_METRICS = ("touches", "reached")
 RETENTION_METRICS = ("lost_new", "lost_established")
-BUCKET_METRICS = (*(k for k, _f, _l in BUCKETS), NEVER, OVERDUE)
 METRICS = (*TARGET_METRICS, *TOUCH_METRICS, *RETENTION_METRICS, *BUCKET_METRICS)
 
 
@@ -521,6 +530,7 @@ class Drill:
     label: str
     kind: str
     rows: QuerySet[Any]
+    last_touch: bool = False  # accounts annotated with their last touch (the days-since buckets)
 
 
 def drill(month: dt.date, metric: str, people: list[int] | None) -> Drill:
@@ -557,7 +567,7 @@ def drill(month: dt.date, metric: str, people: list[int] | None) -> Drill:
         .select_related("owner")
         .order_by("owner_id", "last_touch", "id")
     )
-    return Drill(metric, label, "accounts", accounts)
+    return Drill(metric, label, "accounts", accounts, last_touch=True)
 
 
 # --- Charts -------------------------------------------------------------------------------------------------
