@@ -77,3 +77,22 @@ def test_bench_segment_smoke(tmp_path):
     assert figures["end_users"] == 5_000 and figures["visits"] == 200_000
     assert figures["baseline"] == "ok" and figures["results_match"] is True
     assert figures["members"] == figures["pandas_members"] > 0
+
+
+def test_bench_coverage_smoke(tmp_path):
+    env = {**os.environ, "BANSO_VAR_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    database = f"sqlite:///{tmp_path / 'bench.sqlite3'}"
+    result = subprocess.run(
+        [sys.executable, "-m", "banso.cli", "bench", "coverage", "--scale", "0.001", "--database", database],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures.keys() >= {"accounts", "csms", "seconds", "targets", "peak_rss_mib", "database"}
+    assert (figures["accounts"], figures["csms"], figures["database"]) == (200, 2, "sqlite")
+    assert 0 < figures["targets"] <= figures["accounts"]
