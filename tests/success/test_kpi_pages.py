@@ -78,3 +78,31 @@ def test_a_csm_reaches_their_own_figures(client_as):
 def test_unknown_drill_down_is_not_found_and_merchants_are_refused(client_as):
     assert client_as(Role.VIEWER).get(reverse("success:kpi_drill", args=["bogus"])).status_code == 404
     assert client_as(Role.MERCHANT_USER).get(reverse("success:kpis")).status_code == 403
+
+
+# --- JSON API ----------------------------------------------------------------------------------------------
+
+
+def test_api_gives_the_month_per_person_with_rates_as_fractions_and_none_for_nothing(api_as):
+    csm, _touched, _untouched = _april_plan()
+    client = api_as(Role.VIEWER)
+
+    data = client.get("/api/success/kpis", {"month": "2026-04"}).json()
+
+    person = next(p for p in data["people"] if p["user_id"] == csm.pk)
+    assert person["figures"]["touch_rate"] == 0.5 and person["figures"]["grr"] is None
+    assert data["total"]["user_id"] is None and len(data["trend"]) == 12
+    assert data["targets"]["touches_min"] == 30
+
+
+def test_api_drill_down_pages_the_accounts_and_refuses_bad_input(api_as):
+    csm, _touched, untouched = _april_plan()
+    client = api_as(Role.CSM)
+
+    page = client.get("/api/success/kpis/drill/not_touched", {"month": "2026-04", "person": csm.pk}).json()
+    assert (page["count"], page["kind"]) == (1, "targets")
+    assert page["results"][0]["account_id"] == untouched.account_id
+
+    bad = client.get("/api/success/kpis", {"month": "April"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "month"
+    assert client.get("/api/success/kpis/drill/bogus").json()["detail"][0]["field"] == "metric"

@@ -9,3 +9,7 @@ from .touch_api import my_day_router, renewals_router, touches_router  # noqa: E
 router.add_router("/touches", touches_router)
 router.add_router("/renewals", renewals_router)
 router.add_router("/my-day", my_day_router)
+
+from .kpi_api import router as kpis_router  # noqa: E402
+
+router.add_router("/kpis", kpis_router)
