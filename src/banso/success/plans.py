@@ -683,4 +683,12 @@ def plan_summaries() -> list[dict[str, Any]]:
         .values_list("plan_id", "reason", "n")
     ):
         by_reason[plan_id][reason] = n
-    return [{"plan": p, "total": p.total, "reasons": by_reason.get(p.pk, {})} for p in plans]
+    return [
+        {
+            "plan": p,
+            "total": p.total,
+            "reasons": by_reason.get(p.pk, {}),
+            "counts": [by_reason.get(p.pk, {}).get(code, 0) for code in TargetReason.values],
+        }
+        for p in plans
+    ]
