@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -27,30 +28,49 @@ Column = tuple[str, str | None, Callable[[Any], Any]]
 
 def sheet(book: Workbook, title: str, columns: Sequence[Column], rows: Sequence[Any]) -> Worksheet:
     """A sheet with bold headers, one row per item, each cell with its column's format; the header row stays
-    in view while scrolling. Titles are cut to Excel's 31 characters."""
+    in view while scrolling. Titles are cut to Excel's 31 characters. In a write-only workbook (large
+    sheets: a tenth of the time and memory) rows are streamed."""
     out = book.create_sheet(title[:31])
     for index, (header, _fmt, _get) in enumerate(columns, start=1):
-        cell = out.cell(row=1, column=index, value=header)
-        cell.font = Font(bold=True)
         out.column_dimensions[get_column_letter(index)].width = max(12, len(header) * 2 + 2)
+    out.freeze_panes = "A2"
+    if book.write_only:
+        out.append([_cell(out, header, None, bold=True) for header, _fmt, _get in columns])
+        for row in rows:
+            out.append([_cell(out, get(row), fmt) for _header, fmt, get in columns])
+        return out
+    for index, (header, _fmt, _get) in enumerate(columns, start=1):
+        out.cell(row=1, column=index, value=header).font = Font(bold=True)
     for r, row in enumerate(rows, start=2):
         for c, (_header, fmt, get) in enumerate(columns, start=1):
             cell = out.cell(row=r, column=c, value=get(row))
             if fmt:
                 cell.number_format = fmt
-    out.freeze_panes = "A2"
     return out
+
+
+def _cell(out: Worksheet, value: Any, fmt: str | None, *, bold: bool = False) -> WriteOnlyCell:
+    cell = WriteOnlyCell(out, value=value)
+    if fmt:
+        cell.number_format = fmt
+    if bold:
+        cell.font = Font(bold=True)
+    return cell
 
 
 def facts_sheet(out: Worksheet, facts: Sequence[tuple[str, Any, str | None]], *, label_width: int = 40) -> None:
     """Label / value pairs down two columns (a workbook's summary sheet)."""
+    out.column_dimensions["A"].width = label_width
+    out.column_dimensions["B"].width = 16
+    if out.parent.write_only:
+        for label, value, fmt in facts:
+            out.append([_cell(out, label, None, bold=True), _cell(out, value, fmt)])
+        return
     for r, (label, value, fmt) in enumerate(facts, start=1):
         out.cell(row=r, column=1, value=label).font = Font(bold=True)
         cell = out.cell(row=r, column=2, value=value)
         if fmt:
             cell.number_format = fmt
-    out.column_dimensions["A"].width = label_width
-    out.column_dimensions["B"].width = 16
 
 
 def to_bytes(book: Workbook) -> bytes:

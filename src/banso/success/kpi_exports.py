@@ -55,10 +55,8 @@ def _bands() -> dict[str, str]:
 def workbook(month: dt.date, team: Team | None = None) -> Workbook:
     result = kpis.report(month, team)
     t = result.targets
-    book = Workbook()
-    summary = book.active
-    assert summary is not None
-    summary.title = _("Summary")[:31]
+    book = Workbook(write_only=True)  # the per-account sheet can hold 100,000 rows
+    summary = book.create_sheet(_("Summary")[:31])
     facts: list[tuple[str, Any, str | None]] = [
         (_("Month"), month, MONTH),
         (_("Team"), team.name if team else _("All CSMs"), None),
