@@ -12,11 +12,13 @@ from .touch_forms import TouchForm
 
 
 def account_card(account: Account, form: TouchForm | None = None) -> dict[str, Any]:
+    """Four queries; the form itself is fetched when the user opens it (or given, refused, to show again)."""
+    latest = touches.touches_for(account)
     return {
         "account": account,
-        "touches": touches.touches_for(account),
-        "rule": touches.contact_rule(account),
+        "touches": latest,
+        "rule": touches.contact_rule(account, latest=latest[0] if latest else None),
         "next_steps": touches.open_next_steps(account),
         "renewal": renewals.open_renewal(account.pk),
-        "form": form or TouchForm(account=account),
+        "form": form,
     }

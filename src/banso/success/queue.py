@@ -18,8 +18,9 @@ from banso.accounts.services import owner_choices
 from banso.core.calendar import month_start
 from banso.core.models import User
 
-from .models import CoverageTarget, SuccessSettings, Touch
+from .models import CoverageTarget, Touch
 from .services import local_midnight, month_range
+from .touches import untouched_days
 
 
 def planned(user: User | None, today: dt.date | None = None) -> QuerySet[CoverageTarget]:
@@ -54,7 +55,7 @@ def breaching(user: User | None, today: dt.date | None = None) -> QuerySet[Accou
     touched ones first, then the longest untouched. Churned accounts and tiers without a rule are left out."""
     today = today or timezone.localdate()
     rule = Q()
-    for tier, max_days in SuccessSettings.current().untouched_days().items():
+    for tier, max_days in untouched_days().items():
         if max_days > 0:
             rule |= Q(tier=tier) & (
                 Q(last_touch__isnull=True) | Q(last_touch__lt=local_midnight(today - dt.timedelta(days=max_days)))

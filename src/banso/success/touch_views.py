@@ -28,7 +28,7 @@ from banso.core.paging import IdFirstList
 from banso.core.permissions import Capability, has_capability, requires
 
 from . import queue, renewals, touches
-from .models import Renewal, RenewalStage, SuccessSettings, Touch
+from .models import Renewal, RenewalStage, Touch
 from .panels import account_card
 from .services import local_midnight, parse_month_param
 from .touch_forms import BulkTouchForm, RenewalStageForm, TouchFilterForm, TouchForm
@@ -81,7 +81,7 @@ def my_day(request: HttpRequest) -> HttpResponse:
         "planned": planned,
         "follow_ups": follow,
         "breaching": breach,
-        "rules": SuccessSettings.current().untouched_days(),
+        "rules": touches.untouched_days(),
         "can_log": has_capability(request.user, Capability.LOG_TOUCHES),
         "outcomes": TouchForm.base_fields["outcome"].choices,  # type: ignore[attr-defined]
         "channels": TouchForm.base_fields["channel"].choices,  # type: ignore[attr-defined]

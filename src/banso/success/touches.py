@@ -340,7 +340,13 @@ class ContactRule:
         return self.max_days - self.days_since
 
 
-def contact_rule(account: Account, today: dt.date | None = None) -> ContactRule:
-    last = last_touches([account.pk]).get(account.pk)
-    max_days = SuccessSettings.current().untouched_days().get(account.tier, 0)
+def untouched_days() -> dict[str, int]:
+    """The contact-frequency rule per tier, read without writing (the defaults until settings are saved)."""
+    return (SuccessSettings.objects.filter(pk=1).first() or SuccessSettings()).untouched_days()
+
+
+def contact_rule(account: Account, today: dt.date | None = None, latest: Touch | bool | None = False) -> ContactRule:
+    """`latest`: the account's latest touch when the caller has loaded it (None: never touched), saving a query."""
+    last = last_touches([account.pk]).get(account.pk) if latest is False else getattr(latest, "occurred_at", None)
+    max_days = untouched_days().get(account.tier, 0)
     return ContactRule(account.tier, max_days, last, days_since(last, today))
