@@ -35,7 +35,7 @@ def test_plan_command_generates_and_locks_a_month_with_its_renewals():
 def test_plan_command_refuses_a_locked_month_and_a_malformed_one():
     UserFactory()
     _run("plan", "--month", "2027-03", "--lock")
-    with pytest.raises(CommandError, match="locked"):
+    with pytest.raises(CommandError, match="確定済み"):
         _run("plan", "--month", "2027-03")
     with pytest.raises(CommandError, match="--month: expected YYYY-MM"):
         _run("plan", "--month", "2027-3x")

@@ -69,7 +69,7 @@ def test_bulk_reassign_then_lock_refuses_further_changes(api_as, plan):
     ).json() == {"changed": 3}
     assert post(client, f"/{plan.pk}/lock", {"locked": True}).json()["locked"] is True
     refused = post(client, f"/{plan.pk}/targets/bulk", {"action": "remove", "targets": ids})
-    assert refused.status_code == 422 and "locked" in refused.json()["detail"][0]["message"]
+    assert refused.status_code == 422 and "確定済み" in refused.json()["detail"][0]["message"]
     assert plan.targets.count() == 3
 
 

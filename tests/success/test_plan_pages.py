@@ -85,7 +85,7 @@ def test_dropping_on_a_holiday_is_refused_with_the_reason(client_as, plan):
         {"target": target.pk, "planned_on": "2026-05-04"},
         HTTP_ACCEPT="application/json",
     )
-    assert response.status_code == 400 and "not a business day" in response.json()["error"]
+    assert response.status_code == 400 and "営業日ではありません" in response.json()["error"]
 
 
 def test_bulk_move_add_by_hand_then_lock(client_as, plan):

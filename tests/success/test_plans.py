@@ -142,15 +142,15 @@ def test_a_locked_plan_refuses_every_change_until_unlocked(world, csm):
     target = plan.targets.first()
     plans.lock(plan, actor=None)
 
-    with pytest.raises(plans.PlanError, match="locked"):
+    with pytest.raises(plans.PlanError, match="確定済み"):
         plans.generate(MAY, as_of=AS_OF)
-    with pytest.raises(plans.PlanError, match="locked"):
+    with pytest.raises(plans.PlanError, match="確定済み"):
         plans.move_target(target, planned_on=dt.date(2026, 5, 12))
-    with pytest.raises(plans.PlanError, match="locked"):
+    with pytest.raises(plans.PlanError, match="確定済み"):
         plans.add_target(plan, AccountFactory(), actor=None)
-    with pytest.raises(plans.PlanError, match="locked"):
+    with pytest.raises(plans.PlanError, match="確定済み"):
         plans.remove_targets(plan, [target.pk])
-    with pytest.raises(plans.PlanError, match="locked"):
+    with pytest.raises(plans.PlanError, match="確定済み"):
         plans.start_generation(MAY, actor=None)
 
     plans.unlock(plan, actor=None)
@@ -160,9 +160,9 @@ def test_a_locked_plan_refuses_every_change_until_unlocked(world, csm):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"planned_on": dt.date(2026, 6, 1)}, "planned_on: 2026-06-01 is outside"),
-        ({"planned_on": dt.date(2026, 5, 4)}, "planned_on: 2026-05-04 is not a business day"),
-        ({"assignee": "manager"}, "assignee: only an active CSM"),
+        ({"planned_on": dt.date(2026, 6, 1)}, "planned_on: 2026-06-01 は計画の対象月 2026-05 の範囲外"),
+        ({"planned_on": dt.date(2026, 5, 4)}, "planned_on: 2026-05-04 は営業日ではありません"),
+        ({"assignee": "manager"}, "assignee: 割り当てられるのは有効なCSMのみ"),
     ],
 )
 def test_a_move_is_checked_and_leaves_the_target_unchanged_when_refused(world, change, message):
@@ -181,7 +181,7 @@ def test_bulk_reassign_moves_all_or_none(world, csm):
     other = UserFactory(role=Role.CSM)
     ids = list(plan.targets.values_list("pk", flat=True))
 
-    with pytest.raises(plans.PlanError, match="not on this plan"):
+    with pytest.raises(plans.PlanError, match="この計画の対象ではありません"):
         plans.bulk_update(plan, [*ids, 999_999], assignee=other.pk)
     assert not plan.targets.filter(assignee=other).exists()
 
@@ -192,7 +192,7 @@ def test_bulk_reassign_moves_all_or_none(world, csm):
 def test_a_plan_without_an_active_csm_fails_with_a_reason(world, csm):
     csm.is_active = False
     csm.save()
-    with pytest.raises(plans.PlanError, match="no active CSM"):
+    with pytest.raises(plans.PlanError, match="有効なCSMがいません"):
         plans.generate(MAY, as_of=AS_OF)
     assert not CoveragePlan.objects.exists()
 
@@ -224,4 +224,4 @@ def test_a_queued_generation_records_its_failure_on_the_run(world, csm, django_c
     with override_settings(TASKS=IMMEDIATE), django_capture_on_commit_callbacks(execute=True):
         plans.start_generation(MAY, actor=None)
     run = PlanRun.objects.get()
-    assert run.status == RunStatus.FAILED and "no active CSM" in run.error
+    assert run.status == RunStatus.FAILED and "有効なCSMがいません" in run.error

@@ -146,6 +146,10 @@ class RiskRun(BackgroundRun):
         return f"{self.get_kind_display()} {self.as_of} {self.get_status_display()}"
 
 
+# Churn-risk bands by calibrated probability: (floor, name), highest first.
+RISK_BANDS = ((0.5, "high"), (0.2, "medium"), (0.0, "low"))
+
+
 class RiskPrediction(models.Model):
     """An account's calibrated churn probability on a day, by one model version, with its top drivers."""
 

@@ -31,7 +31,7 @@ from banso.analytics.catalogue import USAGE_KINDS
 from banso.analytics.services import compute_metrics
 from banso.analytics.specs import MetricSpec, Window
 
-from .models import RiskModel, RiskPrediction, RiskRun, RiskRunKind, RiskRunStatus
+from .models import RISK_BANDS, RiskModel, RiskPrediction, RiskRun, RiskRunKind, RiskRunStatus
 
 DEFAULT_HORIZON_DAYS = 90
 HISTORY_MONTHS = 36
@@ -686,12 +686,10 @@ def due(now: dt.datetime) -> str | None:
 
 # Reading: pages, API, the Account 360 ----------------------------------------------------------------
 
-BANDS = ((0.5, "high"), (0.2, "medium"), (0.0, "low"))
-
 
 def band(probability: float) -> str:
     """high (50 % and over), medium (20 % and over), low."""
-    return next(name for floor, name in BANDS if probability >= floor)
+    return next(name for floor, name in RISK_BANDS if probability >= floor)
 
 
 def latest_day(on_or_before: dt.date | None = None) -> dt.date | None:

@@ -6,7 +6,6 @@ Views, the API, tasks and commands call these functions."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -14,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import polars as pl
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,6 +25,7 @@ from banso.analytics.backends import get_backend
 from banso.analytics.models import AnalyticsRun, Segment, SegmentMembership
 from banso.analytics.models import RunStatus as AnalyticsStatus
 from banso.analytics.specs import SpecError
+from banso.core import arrowdb
 from banso.core.choices import AuditAction
 from banso.core.models import User
 from banso.core.services import record_change, snapshot
@@ -347,8 +347,7 @@ SNAPSHOT_COLUMNS = ("account_id", "day", "score", "band", "change", "scorecard_i
 def write_snapshots(as_of: dt.date, scores: pl.DataFrame) -> int:
     """Replace the day's snapshots with `scores` in one transaction; returns how many were written.
 
-    Written in bulk, not through model instances: COPY on PostgreSQL, one executemany on SQLite (100,000
-    snapshots through bulk_create took 31 s on PostgreSQL)."""
+    Written in bulk, not through model instances (`core.arrowdb.insert_frame`: COPY on PostgreSQL)."""
     existing = pl.DataFrame(
         {"account_id": pl.Series(list(Account.objects.values_list("id", flat=True)), dtype=pl.Int64)}
     )
@@ -366,23 +365,9 @@ def write_snapshots(as_of: dt.date, scores: pl.DataFrame) -> int:
             "values",
         )
     )
-    table = connection.ops.quote_name(HealthSnapshot._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(c) for c in SNAPSHOT_COLUMNS)
     with transaction.atomic():
         HealthSnapshot.objects.filter(day=as_of).delete()
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                buffer = io.BytesIO()
-                rows.write_csv(buffer, include_header=False, null_value="")
-                raw = cursor.cursor  # the psycopg cursor underneath Django's wrapper
-                with raw.copy(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
-                    view = buffer.getbuffer()
-                    for start in range(0, len(view), 1 << 20):
-                        copy.write(view[start : start + (1 << 20)])
-            else:
-                marks = ", ".join(["%s"] * len(SNAPSHOT_COLUMNS))
-                data = zip(*(rows.get_column(c).to_list() for c in SNAPSHOT_COLUMNS), strict=True)
-                cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", data)  # type: ignore[arg-type]  # noqa: S608
+        arrowdb.insert_frame(HealthSnapshot._meta.db_table, rows, SNAPSHOT_COLUMNS)
     return rows.height
 
 

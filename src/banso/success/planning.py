@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from banso.churn.models import RISK_BANDS
 from banso.core.calendar import month_start
 
 from .models import TargetReason
@@ -25,7 +26,6 @@ PERCENTILES = 101
 REASON_ORDER = (TargetReason.RENEWAL, TargetReason.RISK, TargetReason.HEALTH, TargetReason.UNTOUCHED)
 HEALTH_RANK = {"green": 0, "yellow": 1, "red": 2}  # higher = worse
 RISK_RANK = {"low": 0, "medium": 1, "high": 2}
-RISK_BANDS = ((0.5, "high"), (0.2, "medium"))  # churn.risk.BANDS, as expressions below
 
 
 class PlanningError(ValueError):
@@ -59,7 +59,7 @@ CANDIDATE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
 
 
 def _risk_band(column: str) -> pl.Expr:
-    (high, high_name), (medium, medium_name) = RISK_BANDS
+    (high, high_name), (medium, medium_name), (_floor, low_name) = RISK_BANDS
     return (
         pl.when(pl.col(column).is_null())
         .then(None)
@@ -67,7 +67,7 @@ def _risk_band(column: str) -> pl.Expr:
         .then(pl.lit(high_name))
         .when(pl.col(column) >= medium)
         .then(pl.lit(medium_name))
-        .otherwise(pl.lit("low"))
+        .otherwise(pl.lit(low_name))
     )
 
 

@@ -5,7 +5,6 @@ generate it. The arithmetic is in `planning`; this module reads its inputs and w
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -294,8 +293,7 @@ def _kept(plan: CoveragePlan | None) -> pl.DataFrame:
 
 
 def _insert_targets(plan: CoveragePlan, targets: pl.DataFrame) -> None:
-    """Write the targets in bulk inside the caller's transaction: COPY on PostgreSQL (bulk_create of
-    100,000 health snapshots took 31 s there), one executemany elsewhere."""
+    """Write the targets in bulk inside the caller's transaction (COPY on PostgreSQL)."""
     rows = targets.select(
         pl.lit(plan.pk, pl.Int64).alias("plan_id"),
         "account_id",
@@ -311,21 +309,7 @@ def _insert_targets(plan: CoveragePlan, targets: pl.DataFrame) -> None:
         "health_band",
         "adjusted",
     )
-    if rows.is_empty():
-        return
-    table = connection.ops.quote_name(CoverageTarget._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(c) for c in TARGET_COLUMNS)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            buffer = io.BytesIO()
-            rows.write_csv(buffer, include_header=False, null_value="")
-            raw = cursor.cursor  # the psycopg cursor underneath Django's wrapper
-            with raw.copy(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)") as copy:
-                copy.write(buffer.getvalue())
-        else:
-            marks = ", ".join(["%s"] * len(TARGET_COLUMNS))
-            data = rows.rows()
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", data)  # noqa: S608
+    arrowdb.insert_frame(CoverageTarget._meta.db_table, rows, TARGET_COLUMNS)
 
 
 # A manager's changes ----------------------------------------------------------------------------------
