@@ -20,6 +20,7 @@ from ninja.errors import HttpError
 
 from banso.accounts.models import Account
 from banso.api.auth import role
+from banso.api.schemas import ErrorOut, refused
 from banso.core.models import User
 from banso.core.permissions import Capability
 
@@ -34,15 +35,6 @@ router = Router(tags=["analytics"])
 VIEW = role(Capability.VIEW_ANALYTICS)
 MANAGE = role(Capability.MANAGE_ANALYTICS)
 MAX_PAGE_SIZE = 500
-
-
-class FieldErrorOut(Schema):
-    field: str = Field(description="path in the request body, e.g. spec.window.days; empty for the whole body")
-    message: str
-
-
-class ErrorOut(Schema):
-    detail: list[FieldErrorOut]
 
 
 class MetricOut(Schema):
@@ -182,7 +174,7 @@ class RunOut(Schema):
 
 
 def _refused(error: SpecError) -> Status[dict[str, Any]]:
-    return Status(422, {"detail": [{"field": field, "message": message} for field, message in error.errors]})
+    return refused(error.errors)
 
 
 def _actor(request: HttpRequest) -> User | None:

@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
 from banso.api.auth import role
+from banso.api.schemas import ErrorOut, refused, validation_errors
 from banso.core.models import User
 from banso.core.permissions import Capability
 
@@ -27,15 +28,6 @@ VIEW = role(Capability.VIEW_ACCOUNTS)
 RECORD = role(Capability.RECORD_CHURN)
 MANAGE = role(Capability.MANAGE_HEALTH)
 MAX_PAGE_SIZE = 500
-
-
-class FieldErrorOut(Schema):
-    field: str = Field(description="the request field the message is about; empty for the whole request")
-    message: str
-
-
-class ErrorOut(Schema):
-    detail: list[FieldErrorOut]
 
 
 class ReasonOut(Schema):
@@ -132,12 +124,7 @@ API_FIELDS_REASON = {"parent": "parent_id"}
 
 
 def _refused(error: ValidationError, names: dict[str, str]) -> Status[dict[str, Any]]:
-    detail = [
-        {"field": "" if field == "__all__" else names.get(field, field), "message": message}
-        for field, messages in error.message_dict.items()
-        for message in messages
-    ]
-    return Status(422, {"detail": detail})
+    return refused(validation_errors(error, names))
 
 
 def _reason_out(reason: ChurnReason) -> dict[str, Any]:

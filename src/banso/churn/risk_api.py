@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from banso.api.auth import role
+from banso.api.schemas import ErrorOut
 from banso.core.models import User
 from banso.core.permissions import Capability
 
@@ -26,15 +27,6 @@ risk_router = Router(tags=["churn risk"])
 VIEW = role(Capability.VIEW_ACCOUNTS)
 MANAGE = role(Capability.MANAGE_HEALTH)
 MAX_LIMIT = 1000
-
-
-class FieldErrorOut(Schema):
-    field: str
-    message: str
-
-
-class ErrorOut(Schema):
-    detail: list[FieldErrorOut]
 
 
 class ModelOut(Schema):

@@ -19,6 +19,7 @@ from banso.accounts.models import Account
 from banso.analytics.models import Segment
 from banso.analytics.specs import SpecError
 from banso.api.auth import role
+from banso.api.schemas import ErrorOut, refused
 from banso.core.models import User
 from banso.core.permissions import Capability
 
@@ -28,15 +29,6 @@ from .models import HealthRun, Scorecard
 router = Router(tags=["health"])
 VIEW = role(Capability.VIEW_ACCOUNTS)
 MANAGE = role(Capability.MANAGE_HEALTH)
-
-
-class FieldErrorOut(Schema):
-    field: str = Field(description="path in the request body, e.g. definition.measures.0.weight")
-    message: str
-
-
-class ErrorOut(Schema):
-    detail: list[FieldErrorOut]
 
 
 class VersionOut(Schema):
@@ -131,7 +123,7 @@ class RunOut(Schema):
 
 
 def _refused(error: SpecError) -> Status[dict[str, Any]]:
-    return Status(422, {"detail": [{"field": field, "message": message} for field, message in error.errors]})
+    return refused(error.errors)
 
 
 def _actor(request: HttpRequest) -> User | None:

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
 from banso.api.auth import role
+from banso.api.schemas import ErrorOut, refused
 from banso.core.models import User
 from banso.core.permissions import Capability
 
@@ -24,15 +25,6 @@ survey_router = Router(tags=["surveys"])
 VIEW = role(Capability.VIEW_ACCOUNTS)
 MANAGE = role(Capability.MANAGE_HEALTH)
 MAX_PAGE_SIZE = 500
-
-
-class FieldErrorOut(Schema):
-    field: str
-    message: str
-
-
-class ErrorOut(Schema):
-    detail: list[FieldErrorOut]
 
 
 class SurveyIn(Schema):
@@ -137,7 +129,7 @@ def _actor(request: HttpRequest) -> User | None:
 
 
 def _refused(error: surveys.SurveyError) -> Status[dict[str, Any]]:
-    return Status(422, {"detail": [{"field": error.field, "message": error.message}]})
+    return refused([(error.field, error.message)])
 
 
 def _wave_out(wave: SurveyWave) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from ninja import Field, Router, Schema, Status
 
 from banso.accounts.services import parse_month
 from banso.api.auth import role
+from banso.api.schemas import ErrorOut
 from banso.core.calendar import month_start
 from banso.core.models import Team, User
 from banso.core.permissions import Capability
@@ -27,15 +28,6 @@ from . import kpi_exports, kpis
 router = Router(tags=["success"])
 VIEW = role(Capability.VIEW_ACCOUNTS)
 MAX_PAGE_SIZE = 500
-
-
-class FieldErrorOut(Schema):
-    field: str
-    message: str
-
-
-class ErrorOut(Schema):
-    detail: list[FieldErrorOut]
 
 
 class FiguresOut(Schema):

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from banso.api.auth import role
+from banso.api.schemas import ErrorOut, refused
 from banso.core.models import User
 from banso.core.permissions import Capability
 
@@ -24,15 +25,6 @@ router = Router(tags=["success"])
 VIEW = role(Capability.VIEW_ACCOUNTS)
 PLAN = role(Capability.PLAN_COVERAGE)
 MAX_LIMIT = 500
-
-
-class FieldErrorOut(Schema):
-    field: str
-    message: str
-
-
-class ErrorOut(Schema):
-    detail: list[FieldErrorOut]
 
 
 class PlanOut(Schema):
@@ -112,7 +104,7 @@ def _actor(request: HttpRequest) -> User | None:
 def _refused(error: plans.PlanError) -> Status[dict[str, Any]]:
     message = str(error)
     field = message.split(":", 1)[0] if ":" in message and " " not in message.split(":", 1)[0] else ""
-    return Status(422, {"detail": [{"field": field, "message": message}]})
+    return refused([(field, message)])
 
 
 def _plan_out(summary: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from ninja import Field, Router, Schema, Status
 
 from banso.accounts.models import Account, Contact
 from banso.api.auth import role
+from banso.api.schemas import ErrorOut, refused, validation_errors
 from banso.core.models import User
 from banso.core.permissions import Capability, has_capability
 
@@ -28,15 +29,6 @@ my_day_router = Router(tags=["success"])
 VIEW = role(Capability.VIEW_ACCOUNTS)
 LOG = role(Capability.LOG_TOUCHES)
 MAX_LIMIT = 200
-
-
-class FieldErrorOut(Schema):
-    field: str
-    message: str
-
-
-class ErrorOut(Schema):
-    detail: list[FieldErrorOut]
 
 
 class NewSuccessorIn(Schema):
@@ -76,18 +68,8 @@ class TouchOut(Schema):
 
 
 def _refused(exc: ValidationError) -> Status[dict[str, Any]]:
-    if not hasattr(exc, "error_dict"):
-        return Status(422, {"detail": [{"field": "", "message": m} for m in exc.messages]})
-    detail = [
-        {
-            "field": name.replace("new_successor_", "new_successor.")
-            + ("_id" if name in ("contact", "successor") else ""),
-            "message": message,
-        }
-        for name, messages in exc.message_dict.items()
-        for message in messages
-    ]
-    return Status(422, {"detail": detail})
+    errors = validation_errors(exc, {"contact": "contact_id", "successor": "successor_id"})
+    return refused((field.replace("new_successor_", "new_successor."), message) for field, message in errors)
 
 
 def _actor(request: HttpRequest) -> User | None:
