@@ -69,6 +69,8 @@ def test_a_stored_version_predicts_the_same_after_reloading_from_text_and_json()
     p = RiskPrediction.objects.filter(day=TODAY).exclude(drivers=[]).first()
     contributions = [d[2] for d in p.drivers]
     assert contributions == sorted(contributions, reverse=True) and all(c > 0 for c in contributions)
+    # A day where no account reaches the base rate explains nobody instead of failing inside LightGBM.
+    assert risk.contributions(stored, frame.head(0)).shape == (0, len(stored.features))
 
 
 def test_the_scorecard_measure_predicts_the_day_when_nothing_is_stored_yet():

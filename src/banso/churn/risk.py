@@ -486,6 +486,8 @@ def explained_rows(model: RiskModel, probability: np.ndarray) -> np.ndarray:
 
 def contributions(model: RiskModel, frame: pl.DataFrame) -> np.ndarray:
     """Per-feature contributions (SHAP values, log-odds) for `frame`'s rows (LightGBM's own TreeSHAP)."""
+    if frame.height == 0:  # no account at or above the base rate: LightGBM cannot explain zero rows
+        return np.zeros((0, len(model.features)), dtype=np.float64)
     x = frame.select(model.features).to_numpy().astype(np.float32)
     contrib = np.asarray(load_booster(model).predict(x, pred_contrib=True, num_threads=_threads()))
     return contrib[:, : len(model.features)]
