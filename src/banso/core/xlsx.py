@@ -36,8 +36,9 @@ def sheet(book: Workbook, title: str, columns: Sequence[Column], rows: Sequence[
     out.freeze_panes = "A2"
     if book.write_only:
         out.append([_cell(out, header, None, bold=True) for header, _fmt, _get in columns])
+        # A plain value costs a third of a styled cell: only formatted columns get a cell object.
         for row in rows:
-            out.append([_cell(out, get(row), fmt) for _header, fmt, get in columns])
+            out.append([_cell(out, get(row), fmt) if fmt else get(row) for _header, fmt, get in columns])
         return out
     for index, (header, _fmt, _get) in enumerate(columns, start=1):
         out.cell(row=1, column=index, value=header).font = Font(bold=True)
