@@ -8,16 +8,17 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from banso.accounts.models import Account, Contact, Contract
 from banso.core.models import BackgroundRun
 
 
 class TouchChannel(models.TextChoices):
-    CALL = "call", _("Call")
-    EMAIL = "email", _("Email")
-    MEETING = "meeting", _("Meeting")
-    CHAT = "chat", _("Chat")
+    CALL = "call", pgettext_lazy("touch channel", "Call")
+    EMAIL = "email", pgettext_lazy("touch channel", "Email")
+    MEETING = "meeting", pgettext_lazy("touch channel", "Meeting")
+    CHAT = "chat", pgettext_lazy("touch channel", "Chat")
 
 
 class TouchOutcome(models.TextChoices):
@@ -243,7 +244,9 @@ class TargetReason(models.TextChoices):
 class CoverageTarget(models.Model):
     """One account on a plan: why it is there, how urgent, who contacts it and when."""
 
-    plan = models.ForeignKey(CoveragePlan, verbose_name=_("plan"), on_delete=models.CASCADE, related_name="targets")
+    plan = models.ForeignKey(
+        CoveragePlan, verbose_name=pgettext_lazy("coverage", "plan"), on_delete=models.CASCADE, related_name="targets"
+    )
     account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="+")
     reason = models.CharField(_("main reason"), max_length=10, choices=TargetReason.choices)
     reasons = models.JSONField(_("reasons"), default=list)

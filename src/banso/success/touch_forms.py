@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from banso.accounts.models import Account, Contact
 from banso.accounts.services import owner_choices
@@ -111,7 +112,7 @@ class AccountIdsField(forms.Field):
 class BulkTouchForm(forms.Form):
     """The same touch for every chosen account (each account's primary contact)."""
 
-    accounts = AccountIdsField(label=_("Accounts"))
+    accounts = AccountIdsField(label=pgettext_lazy("bulk touch", "Accounts"))
     channel = forms.ChoiceField(label=_("Channel"), choices=TouchChannel.choices, initial=TouchChannel.EMAIL)
     outcome = forms.ChoiceField(
         label=_("Outcome"), choices=[c for c in TouchOutcome.choices if c[0] != TouchOutcome.CONTACT_CHANGED]
@@ -130,12 +131,16 @@ class BulkTouchForm(forms.Form):
 
 class TouchFilterForm(forms.Form):
     csm = forms.ModelChoiceField(
-        label=_("By"), queryset=owner_choices(), required=False, empty_label=_("Everyone"), widget=PlainSelect
+        label=pgettext_lazy("touch", "By"),
+        queryset=owner_choices(),
+        required=False,
+        empty_label=_("Everyone"),
+        widget=PlainSelect,
     )
     outcome = forms.ChoiceField(label=_("Outcome"), choices=[("", _("All")), *TouchOutcome.choices], required=False)
     channel = forms.ChoiceField(label=_("Channel"), choices=[("", _("All")), *TouchChannel.choices], required=False)
-    since = forms.DateField(label=_("From"), required=False, widget=_date())
-    until = forms.DateField(label=_("To"), required=False, widget=_date())
+    since = forms.DateField(label=pgettext_lazy("date range", "From"), required=False, widget=_date())
+    until = forms.DateField(label=pgettext_lazy("date range", "To"), required=False, widget=_date())
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
