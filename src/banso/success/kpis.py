@@ -269,18 +269,51 @@ def _targets(months: Sequence[dt.date], people: list[int] | None) -> QuerySet[Co
 def _count_targets(
     months: Sequence[dt.date], people: list[int] | None, out: dict[tuple[dt.date, int], Figures]
 ) -> None:
-    grouped = (
-        _targets(months, people)
-        .values("plan__month", "assignee_id")
-        .annotate(
-            assigned=Count("id"),
-            touched=Count("id", filter=Q(was_touched=True)),
-            appointments=Count("id", filter=Q(appointment_set=True)),
-        )
-        .order_by()
+    """Assigned, touched and appointment-set targets per (month, person): the targets and the window's
+    touches read once each and matched by (account, Japanese month) in polars. A correlated EXISTS per target
+    and month took 1.4 s for 52,000 targets on PostgreSQL."""
+    rows = CoverageTarget.objects.filter(plan__month__in=months, assignee__isnull=False)
+    if people is not None:
+        rows = rows.filter(assignee_id__in=people)
+    targets = pl.DataFrame(
+        list(rows.values_list("plan__month", "assignee_id", "account_id")),
+        schema={"month": pl.Date, "assignee_id": pl.Int64, "account_id": pl.Int64},
+        orient="row",
     )
-    for row in grouped:
-        f = out[(row["plan__month"], row["assignee_id"])]
+    if targets.is_empty():
+        return
+    start, _end = month_range(months[0])
+    _start, end = month_range(months[-1])
+    touched = (
+        pl.DataFrame(
+            list(
+                Touch.objects.filter(occurred_at__gte=start, occurred_at__lt=end).values_list(
+                    "account_id", "occurred_at", "outcome"
+                )
+            ),
+            schema={"account_id": pl.Int64, "occurred_at": pl.Datetime("us", "UTC"), "outcome": pl.String},
+            orient="row",
+        )
+        .with_columns(
+            month=pl.col("occurred_at")
+            .dt.convert_time_zone(str(timezone.get_current_timezone()))
+            .dt.date()
+            .dt.truncate("1mo")
+        )
+        .group_by("account_id", "month")
+        .agg(was_touched=pl.lit(True), appointment_set=(pl.col("outcome") == TouchOutcome.APPOINTMENT).any())
+    )
+    grouped = (
+        targets.join(touched, on=["account_id", "month"], how="left")
+        .group_by("month", "assignee_id")
+        .agg(
+            assigned=pl.len(),
+            touched=pl.col("was_touched").fill_null(False).sum(),
+            appointments=pl.col("appointment_set").fill_null(False).sum(),
+        )
+    )
+    for row in grouped.iter_rows(named=True):
+        f = out[(row["month"], row["assignee_id"])]
         f.assigned, f.touched, f.appointments = row["assigned"], row["touched"], row["appointments"]
 
 
