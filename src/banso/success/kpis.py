@@ -287,9 +287,9 @@ def _count_targets(
     touched = (
         pl.DataFrame(
             list(
-                Touch.objects.filter(occurred_at__gte=start, occurred_at__lt=end).values_list(
-                    "account_id", "occurred_at", "outcome"
-                )
+                Touch.objects.filter(
+                    occurred_at__gte=start, occurred_at__lt=end, account_id__in=rows.values("account_id")
+                ).values_list("account_id", "occurred_at", "outcome")
             ),
             schema={"account_id": pl.Int64, "occurred_at": pl.Datetime("us", "UTC"), "outcome": pl.String},
             orient="row",
