@@ -8,20 +8,12 @@ import sys
 REQUIRED = {"accounts", "events", "account_list_p95_ms", "account_360_p95_ms", "database"}
 
 
+def _sqlite(tmp_path):
+    return "--database", f"sqlite:///{tmp_path / 'bench.sqlite3'}"
+
+
 def test_bench_web_smoke(tmp_path):
-    env = {**os.environ, "BANSO_VAR_DIR": str(tmp_path)}
-    env.pop("DATABASE_URL", None)
-    database = f"sqlite:///{tmp_path / 'bench.sqlite3'}"
-    result = subprocess.run(
-        [sys.executable, "-m", "banso.cli", "bench", "web", "--scale", "0.001", "--database", database],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    figures = _run_bench("web", tmp_path, 120, *_sqlite(tmp_path))
     assert figures.keys() >= REQUIRED
     assert figures["database"] == "sqlite"
     assert figures["accounts"] == 100
@@ -47,11 +39,11 @@ def test_bench_import_smoke(tmp_path):
     assert figures["rows_per_s"] > 0 and figures["peak_rss_mib"] > 0
 
 
-def _run_bench(name, tmp_path, timeout=120):
+def _run_bench(name, tmp_path, timeout=120, *options):
     env = {**os.environ, "BANSO_VAR_DIR": str(tmp_path)}
     env.pop("DATABASE_URL", None)
     result = subprocess.run(
-        [sys.executable, "-m", "banso.cli", "bench", name, "--scale", "0.001"],
+        [sys.executable, "-m", "banso.cli", "bench", name, "--scale", "0.001", *options],
         capture_output=True,
         text=True,
         env=env,
@@ -80,19 +72,7 @@ def test_bench_segment_smoke(tmp_path):
 
 
 def test_bench_coverage_smoke(tmp_path):
-    env = {**os.environ, "BANSO_VAR_DIR": str(tmp_path)}
-    env.pop("DATABASE_URL", None)
-    database = f"sqlite:///{tmp_path / 'bench.sqlite3'}"
-    result = subprocess.run(
-        [sys.executable, "-m", "banso.cli", "bench", "coverage", "--scale", "0.001", "--database", database],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    figures = _run_bench("coverage", tmp_path, 120, *_sqlite(tmp_path))
     assert figures.keys() >= {"accounts", "csms", "seconds", "targets", "peak_rss_mib", "database"}
     assert (figures["accounts"], figures["csms"], figures["database"]) == (200, 2, "sqlite")
     assert 0 < figures["targets"] <= figures["accounts"]
