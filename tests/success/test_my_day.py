@@ -71,9 +71,13 @@ def test_the_team_view_counts_each_csms_queue(today):
     _target(busy, today, month_start(today))
     TouchFactory(csm=busy, next_step="x", next_step_due=today - dt.timedelta(days=1))
     AccountFactory(owner=busy, tier="high")
+    manager, owning_manager = UserFactory(role=Role.OPS_MANAGER), UserFactory(role=Role.OPS_MANAGER)
+    AccountFactory(owner=owning_manager, tier="high")
     lines = {line.user: line for line in queue.team(today)}
     assert (lines[busy].planned, lines[busy].follow_ups, lines[busy].overdue, lines[busy].breaching) == (1, 1, 1, 1)
-    assert lines[idle].total == 0
+    assert lines[idle].total == 0  # every CSM is listed, even with nothing to do
+    # Other people only when their queue holds something (a manager who owns an account past its rule).
+    assert manager not in lines and lines[owning_manager].breaching == 1
 
 
 def test_a_csm_sees_their_own_queue_even_when_asking_for_someone_elses(client_as, user_with_role, today):

@@ -16,6 +16,7 @@ from banso.accounts.choices import LifecycleStage
 from banso.accounts.models import Account
 from banso.accounts.services import owner_choices
 from banso.core.calendar import month_start
+from banso.core.choices import Role
 from banso.core.models import User
 
 from .models import CoverageTarget, Touch
@@ -103,7 +104,7 @@ def team(today: dt.date | None = None) -> list[TeamLine]:
     breach_n = dict(
         breaching(None, today).order_by().values("owner_id").annotate(n=Count("id")).values_list("owner_id", "n")
     )
-    return [
+    lines = [
         TeamLine(
             user,
             planned_n.get(user.pk, 0),
@@ -113,3 +114,5 @@ def team(today: dt.date | None = None) -> list[TeamLine]:
         )
         for user in owner_choices()
     ]
+    # CSMs always; anyone else (a manager who owns accounts) only with something in their queue.
+    return [line for line in lines if line.user.role == Role.CSM or line.total]
