@@ -44,7 +44,7 @@ from banso.core.choices import Role
 from banso.core.models import Team, User
 
 from .models import REACHED_OUTCOMES, CoverageTarget, SuccessSettings, Touch, TouchOutcome
-from .services import local_midnight, month_range
+from .services import last_touches, local_midnight, month_range
 
 TREND_MONTHS = 12
 EPOCH = dt.date(1970, 1, 1)
@@ -266,6 +266,11 @@ def _targets(months: Sequence[dt.date], people: list[int] | None) -> QuerySet[Co
     )
 
 
+def _local_date(column: str) -> pl.Expr:
+    """An aware (UTC) datetime column's date in the current time zone (Asia/Tokyo)."""
+    return pl.col(column).dt.convert_time_zone(str(timezone.get_current_timezone())).dt.date()
+
+
 def _count_targets(
     months: Sequence[dt.date], people: list[int] | None, out: dict[tuple[dt.date, int], Figures]
 ) -> None:
@@ -294,12 +299,7 @@ def _count_targets(
             schema={"account_id": pl.Int64, "occurred_at": pl.Datetime("us", "UTC"), "outcome": pl.String},
             orient="row",
         )
-        .with_columns(
-            month=pl.col("occurred_at")
-            .dt.convert_time_zone(str(timezone.get_current_timezone()))
-            .dt.date()
-            .dt.truncate("1mo")
-        )
+        .with_columns(month=_local_date("occurred_at").dt.truncate("1mo"))
         .group_by("account_id", "month")
         .agg(was_touched=pl.lit(True), appointment_set=(pl.col("outcome") == TouchOutcome.APPOINTMENT).any())
     )
@@ -462,14 +462,44 @@ def _count_buckets(
     limits: dict[str, int],
     out: dict[tuple[dt.date, int], Figures],
 ) -> None:
-    keys = [k for k, _first, _last in BUCKETS] + [NEVER, OVERDUE]
-    grouped = (
-        owned_with_last_touch(month, people, day)
-        .values("owner_id")
-        .annotate(owned=Count("id"), **{k: Count("id", filter=bucket_filter(k, day, limits)) for k in keys})
-        .order_by()
+    """Owned accounts per days-since-last-touch bucket (as `bucket_filter` draws them) for each owner: the
+    accounts and every account's last touch read once (one grouped query) and bucketed in polars. A
+    correlated last-touch subquery per account took 1.0 s for 100,000 accounts on PostgreSQL."""
+    _start, end = month_range(month)
+    before = min(end, local_midnight(day + dt.timedelta(days=1)))
+    owned = Account.objects.filter(owner__isnull=False)
+    if people is not None:
+        owned = owned.filter(owner_id__in=people)
+    accounts = pl.DataFrame(
+        list(owned.values_list("id", "owner_id", "tier")),
+        schema={"account_id": pl.Int64, "owner_id": pl.Int64, "tier": pl.String},
+        orient="row",
     )
-    for row in grouped:
+    if accounts.is_empty():
+        return
+    last = last_touches(owned.values("id") if people is not None else None, before=before)
+    touched = pl.DataFrame(
+        {"account_id": list(last), "last": list(last.values())},
+        schema={"account_id": pl.Int64, "last": pl.Datetime("us", "UTC")},
+    ).select("account_id", last_day=_local_date("last"))
+    days = (pl.lit(day) - pl.col("last_day")).dt.total_days()
+    limit = pl.col("tier").replace_strict(limits, default=0, return_dtype=pl.Int64)
+    counts = [
+        (days.is_between(first, last_ if last_ is not None else 1 << 30)).fill_null(False).sum().alias(key)
+        for key, first, last_ in BUCKETS
+    ]
+    grouped = (
+        accounts.join(touched, on="account_id", how="left")
+        .group_by("owner_id")
+        .agg(
+            pl.len().alias("owned"),
+            *counts,
+            pl.col("last_day").is_null().sum().alias(NEVER),
+            ((limit > 0) & (pl.col("last_day").is_null() | (days > limit))).sum().alias(OVERDUE),
+        )
+    )
+    keys = [k for k, _first, _last in BUCKETS] + [NEVER, OVERDUE]
+    for row in grouped.iter_rows(named=True):
         f = out[(month, row["owner_id"])]
         f.owned = row["owned"]
         f.buckets = {k: row[k] for k in keys}

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from banso.accounts.services import parse_month
@@ -35,10 +36,15 @@ def parse_month_param(text: str | None, default: dt.date | None = None) -> dt.da
         return month_start(default or timezone.localdate())
 
 
-def last_touches(account_ids: Iterable[int] | None = None, before: dt.datetime | None = None) -> dict[int, dt.datetime]:
-    """When each account was last touched (only accounts with a touch), optionally only touches before `before`."""
+def last_touches(
+    account_ids: Iterable[int] | QuerySet[Any] | None = None, before: dt.datetime | None = None
+) -> dict[int, dt.datetime]:
+    """When each account was last touched (only accounts with a touch), optionally only touches before
+    `before`. `account_ids` may be a queryset of ids (read as a subquery: no limit on how many)."""
     touches = Touch.objects.all()
-    if account_ids is not None:
+    if isinstance(account_ids, QuerySet):
+        touches = touches.filter(account_id__in=account_ids)
+    elif account_ids is not None:
         touches = touches.filter(account_id__in=list(account_ids))
     if before is not None:
         touches = touches.filter(occurred_at__lt=before)
