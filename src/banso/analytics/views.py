@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from banso.core.models import User
 from banso.core.permissions import Capability, has_capability, requires
+from banso.core.views import progress_fragment
 
 from . import describe, queries, services
 from .backends import BackendError
@@ -85,21 +86,13 @@ def run_start(request: HttpRequest) -> HttpResponse:
 @requires(Capability.VIEW_ANALYTICS)
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(AnalyticsRun.objects.select_related("triggered_by"), pk=pk)
-    return render(request, "analytics/run.html", {"run": run, "running": _running(run)})
-
-
-def _running(run: AnalyticsRun) -> bool:
-    return run.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+    return render(request, "analytics/run.html", {"run": run, "running": run.running})
 
 
 @requires(Capability.VIEW_ANALYTICS)
 def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The progress panel alone, polled by htmx while the run goes; when it ends, the whole page reloads."""
-    run = get_object_or_404(AnalyticsRun, pk=pk)
-    response = render(request, "analytics/_run_progress.html", {"run": run, "running": _running(run)})
-    if not _running(run) and request.headers.get("HX-Request"):
-        response["HX-Refresh"] = "true"
-    return response
+    return progress_fragment(request, "analytics/_run_progress.html", get_object_or_404(AnalyticsRun, pk=pk))
 
 
 # Metrics -------------------------------------------------------------------------------------------

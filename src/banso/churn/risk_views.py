@@ -19,10 +19,11 @@ from banso.accounts.models import Account
 from banso.core import charts
 from banso.core.models import User
 from banso.core.permissions import Capability, has_capability, requires
+from banso.core.views import progress_fragment
 
 from . import risk
 from .drivers import driver_texts, feature_label
-from .models import RiskModel, RiskPrediction, RiskRun, RiskRunKind, RiskRunStatus
+from .models import RiskModel, RiskPrediction, RiskRun, RiskRunKind
 
 PER_PAGE = 50
 RUNS_SHOWN = 10
@@ -40,10 +41,6 @@ SORTS = {
 
 def _actor(request: HttpRequest) -> User | None:
     return request.user if isinstance(request.user, User) else None
-
-
-def _running(run: RiskRun) -> bool:
-    return run.status in (RiskRunStatus.QUEUED, RiskRunStatus.RUNNING)
 
 
 def _percent(value: float | None) -> str:
@@ -101,7 +98,7 @@ def model_context(model: RiskModel) -> dict[str, Any]:
 
 def _runs_context() -> dict[str, Any]:
     runs = list(RiskRun.objects.select_related("triggered_by", "model")[:RUNS_SHOWN])
-    return {"runs": runs, "polling": any(_running(r) for r in runs)}
+    return {"runs": runs, "polling": any(r.running for r in runs)}
 
 
 def _model_page(request: HttpRequest, model: RiskModel | None) -> HttpResponse:
@@ -147,17 +144,13 @@ def run_start(request: HttpRequest, kind: str) -> HttpResponse:
 @requires(Capability.VIEW_ACCOUNTS)
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(RiskRun.objects.select_related("triggered_by", "model"), pk=pk)
-    return render(request, "churn/risk/run.html", {"run": run, "running": _running(run)})
+    return render(request, "churn/risk/run.html", {"run": run, "running": run.running})
 
 
 @requires(Capability.VIEW_ACCOUNTS)
 def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The progress panel alone, polled by htmx while the run goes; when it ends, the whole page reloads."""
-    run = get_object_or_404(RiskRun, pk=pk)
-    response = render(request, "churn/risk/_run_progress.html", {"run": run, "running": _running(run)})
-    if not _running(run) and request.headers.get("HX-Request"):
-        response["HX-Refresh"] = "true"
-    return response
+    return progress_fragment(request, "churn/risk/_run_progress.html", get_object_or_404(RiskRun, pk=pk))
 
 
 def _parse_day(text: str | None) -> dt.date | None:

@@ -174,6 +174,11 @@ class BackgroundRun(models.Model):
     def __str__(self) -> str:
         return f"{self.as_of} {self.get_status_display()}"
 
+    @property
+    def running(self) -> bool:
+        """Queued or running: its page keeps polling."""
+        return self.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+
     def progress(self, percent: int, step: str, **counts: int) -> None:
         """Record progress (and any counts) at once, outside the caller's transaction's later fate."""
         self.percent, self.step = percent, step[:200]

@@ -6,7 +6,17 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from .models import BackgroundRun
 from .permissions import Capability, has_capability, requires
+
+
+def progress_fragment(request: HttpRequest, template: str, run: BackgroundRun) -> HttpResponse:
+    """A background run's progress panel, polled by htmx while the run goes; once it has ended, htmx is
+    told to reload the whole page (which then shows the outcome)."""
+    response = render(request, template, {"run": run, "running": run.running})
+    if not run.running and request.headers.get("HX-Request"):
+        response["HX-Refresh"] = "true"
+    return response
 
 
 class BansoLoginView(LoginView):

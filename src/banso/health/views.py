@@ -21,10 +21,11 @@ from banso.analytics.specs import SpecError
 from banso.core import charts
 from banso.core.models import User
 from banso.core.permissions import Capability, has_capability, requires
+from banso.core.views import progress_fragment
 
 from . import services
 from .forms import CardEditor, MeasureFormSet, MeasureRowForm
-from .models import Band, HealthRun, HealthSnapshot, RunStatus, Scorecard
+from .models import Band, HealthRun, HealthSnapshot, Scorecard
 
 PER_PAGE = 50
 RUNS_SHOWN = 5
@@ -51,10 +52,6 @@ def _day(text: str | None) -> dt.date | None:
         return dt.date.fromisoformat(text) if text else None
     except ValueError:
         return None
-
-
-def _running(run: HealthRun) -> bool:
-    return run.status in (RunStatus.QUEUED, RunStatus.RUNNING)
 
 
 # Overview ------------------------------------------------------------------------------------------
@@ -111,7 +108,7 @@ def index(request: HttpRequest) -> HttpResponse:
             "change": "-change" if sort == "change" else "change",
         },
         "runs": runs,
-        "polling": any(_running(run) for run in runs),
+        "polling": any(run.running for run in runs),
         "can_manage": _can_manage(request),
     }
     return render(request, "health/index.html", context)
@@ -139,17 +136,13 @@ def run_start(request: HttpRequest) -> HttpResponse:
 @requires(Capability.VIEW_ACCOUNTS)
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(HealthRun.objects.select_related("triggered_by"), pk=pk)
-    return render(request, "health/run.html", {"run": run, "running": _running(run)})
+    return render(request, "health/run.html", {"run": run, "running": run.running})
 
 
 @requires(Capability.VIEW_ACCOUNTS)
 def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The progress panel alone, polled by htmx while the run goes; when it ends, the page reloads."""
-    run = get_object_or_404(HealthRun, pk=pk)
-    response = render(request, "health/_run_progress.html", {"run": run, "running": _running(run)})
-    if not _running(run) and request.headers.get("HX-Request"):
-        response["HX-Refresh"] = "true"
-    return response
+    return progress_fragment(request, "health/_run_progress.html", get_object_or_404(HealthRun, pk=pk))
 
 
 # Scorecards ----------------------------------------------------------------------------------------

@@ -20,8 +20,9 @@ from django.views.decorators.http import require_POST
 
 from banso.accounts.models import Account
 from banso.core.calendar import business_days_between, month_start
-from banso.core.models import RunStatus, User
+from banso.core.models import User
 from banso.core.permissions import Capability, has_capability, requires
+from banso.core.views import progress_fragment
 
 from . import plans
 from .models import CoveragePlan, PlanRun, SuccessSettings, TargetReason
@@ -33,10 +34,6 @@ RUNS_SHOWN = 5
 
 def _actor(request: HttpRequest) -> User | None:
     return request.user if isinstance(request.user, User) else None
-
-
-def _running(run: PlanRun) -> bool:
-    return run.status in (RunStatus.QUEUED, RunStatus.RUNNING)
 
 
 def _int(text: str | None) -> int | None:
@@ -61,7 +58,7 @@ def plan_list(request: HttpRequest) -> HttpResponse:
         "summaries": plans.plan_summaries(),
         "reasons": TargetReason.choices,
         "runs": runs,
-        "polling": any(_running(r) for r in runs),
+        "polling": any(r.running for r in runs),
         "next_month": next_month,
         "months": [month_start(next_month, i) for i in (-1, 0, 1)],
         "can_plan": has_capability(request.user, Capability.PLAN_COVERAGE),
@@ -89,11 +86,7 @@ def plan_generate(request: HttpRequest) -> HttpResponse:
 @requires(Capability.VIEW_ACCOUNTS)
 def plan_run_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """One run's progress, polled by htmx while it goes; when it ends the page reloads."""
-    run = get_object_or_404(PlanRun, pk=pk)
-    response = render(request, "success/_plan_run.html", {"run": run, "running": _running(run)})
-    if not _running(run) and request.headers.get("HX-Request"):
-        response["HX-Refresh"] = "true"
-    return response
+    return progress_fragment(request, "success/_plan_run.html", get_object_or_404(PlanRun, pk=pk))
 
 
 # One plan ---------------------------------------------------------------------------------------------
