@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "banso.churn",
     "banso.health",
     "banso.success",
+    "banso.playbooks",
     "banso.api",
 ]
 

@@ -19,5 +19,6 @@ urlpatterns = [
     path("health/", include("banso.health.urls")),
     path("churn/", include("banso.churn.urls")),
     path("success/", include("banso.success.urls")),
+    path("playbooks/", include("banso.playbooks.urls")),
     path("survey/", include((survey_answer_urls, "survey_public"))),  # public: signed links in survey mails
 ]

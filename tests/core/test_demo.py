@@ -163,7 +163,7 @@ def test_users_of_every_role_exist_and_can_sign_in():
     assert set(User.objects.values_list("role", flat=True)) == set(Role.values)
     assert User.objects.filter(role=Role.CSM).count() == 1  # 20 accounts → one CSM at 93 accounts each
     assert Team.objects.filter(members__role=Role.CSM).exists()
-    for username in ("admin", "ops", "csm01", "support", "viewer", "merchant"):
+    for username in ("admin", "ops", "csm01", "support", "assistant", "viewer", "merchant"):
         client = Client()
         response = client.post("/login/", {"username": username, "password": DEMO_PASSWORD})
         assert response.status_code == 302, username

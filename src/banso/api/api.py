@@ -8,6 +8,7 @@ from banso.activity.api import router as activity_router
 from banso.analytics.api import router as analytics_router
 from banso.churn.api import router as churn_router
 from banso.health.api import router as health_router
+from banso.playbooks.api import router as playbooks_router
 from banso.success.api import router as success_router
 
 api = NinjaAPI(
@@ -24,3 +25,4 @@ api.add_router("/analytics", analytics_router)
 api.add_router("/health", health_router)
 api.add_router("/churn", churn_router)
 api.add_router("/success", success_router)
+api.add_router("/playbooks", playbooks_router)

@@ -9,6 +9,7 @@ class Role(models.TextChoices):
     OPS_MANAGER = "ops_manager", _("Ops manager")
     CSM = "csm", _("CSM")
     SUPPORT_AGENT = "support_agent", _("Support agent")
+    ASSISTANT = "assistant", _("Assistant")
     VIEWER = "viewer", _("Viewer")
     MERCHANT_USER = "merchant_user", _("External merchant user")
 

@@ -79,6 +79,7 @@ STAFF = [
     ("admin", Role.ADMIN, "管理者 太郎"),
     ("ops", Role.OPS_MANAGER, "運用 真理子"),
     ("support", Role.SUPPORT_AGENT, "支援 健一"),
+    ("assistant", Role.ASSISTANT, "補佐 由美"),
     ("viewer", Role.VIEWER, "閲覧 花子"),
     ("merchant", Role.MERCHANT_USER, "取引先 一郎"),
 ]

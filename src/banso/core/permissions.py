@@ -36,6 +36,10 @@ class Capability(StrEnum):
     LOG_TOUCHES = "log_touches"
     # Generate, adjust and lock the monthly coverage plan; see the whole team's queues; success settings.
     PLAN_COVERAGE = "plan_coverage"
+    # Work tasks: one's own and those delegated to one, comment, tick checklists, start a playbook by hand.
+    WORK_TASKS = "work_tasks"
+    # Design playbooks, task and email templates; see the whole team's tasks and the outbox; retry messages.
+    MANAGE_PLAYBOOKS = "manage_playbooks"
     # Any signed-in user: their own profile, the home page.
     SIGNED_IN = "signed_in"
 
@@ -54,13 +58,23 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.RECORD_CHURN,
             Capability.LOG_TOUCHES,
             Capability.PLAN_COVERAGE,
+            Capability.WORK_TASKS,
+            Capability.MANAGE_PLAYBOOKS,
         }
     ),
     Role.CSM: frozenset(
         _INTERNAL_READ
-        | {Capability.EDIT_ACCOUNTS, Capability.VIEW_AUDIT, Capability.RECORD_CHURN, Capability.LOG_TOUCHES}
+        | {
+            Capability.EDIT_ACCOUNTS,
+            Capability.VIEW_AUDIT,
+            Capability.RECORD_CHURN,
+            Capability.LOG_TOUCHES,
+            Capability.WORK_TASKS,
+        }
     ),
-    Role.SUPPORT_AGENT: frozenset(_INTERNAL_READ),
+    Role.SUPPORT_AGENT: frozenset(_INTERNAL_READ | {Capability.WORK_TASKS}),
+    # Assistant staff (seed 002) do the tasks delegated to them, with the intent the owner wrote down.
+    Role.ASSISTANT: frozenset(_INTERNAL_READ | {Capability.WORK_TASKS}),
     Role.VIEWER: frozenset(_INTERNAL_READ),
     Role.MERCHANT_USER: frozenset({Capability.SIGNED_IN, Capability.VIEW_OWN_DOCUMENTS}),
 }
