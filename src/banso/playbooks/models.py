@@ -441,11 +441,21 @@ class TriggerRun(BackgroundRun):
 
     accounts_checked = models.PositiveIntegerField(_("accounts checked"), default=0)
     runs_started = models.PositiveIntegerField(_("runs started"), default=0)
+    # The scheduled run's hour of the day (Japan time): one scheduled evaluation per hour, however many
+    # schedulers ask. Null for runs started by hand.
+    slot = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    # Per playbook: [{"playbook_id", "name", "trigger", "fired", "started"}], what the page lists.
+    results = models.JSONField(_("results"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("trigger evaluation")
         verbose_name_plural = _("trigger evaluations")
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["as_of", "slot"], condition=models.Q(scheduled=True), name="one_scheduled_trigger_run_per_hour"
+            )
+        ]
 
 
 class AccountTag(models.Model):
