@@ -5,25 +5,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('playbooks', '0001_initial'),
+        ("playbooks", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='triggerrun',
-            name='results',
-            field=models.JSONField(blank=True, default=list, verbose_name='results'),
+            model_name="triggerrun",
+            name="results",
+            field=models.JSONField(blank=True, default=list, verbose_name="results"),
         ),
         migrations.AddField(
-            model_name='triggerrun',
-            name='slot',
+            model_name="triggerrun",
+            name="slot",
             field=models.PositiveSmallIntegerField(blank=True, editable=False, null=True),
         ),
         migrations.AddConstraint(
-            model_name='triggerrun',
-            constraint=models.UniqueConstraint(condition=models.Q(('scheduled', True)), fields=('as_of', 'slot'), name='one_scheduled_trigger_run_per_hour'),
+            model_name="triggerrun",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("scheduled", True)),
+                fields=("as_of", "slot"),
+                name="one_scheduled_trigger_run_per_hour",
+            ),
         ),
     ]
