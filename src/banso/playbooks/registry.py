@@ -6,3 +6,6 @@ Each piece registers itself from its own module's `register()` so parallel work 
 
 def register() -> None:
     """Called from PlaybooksConfig.ready()."""
+    from . import runs
+
+    runs.register()
