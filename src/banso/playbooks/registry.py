@@ -6,6 +6,9 @@ Each piece registers itself from its own module's `register()` so parallel work 
 
 def register() -> None:
     """Called from PlaybooksConfig.ready()."""
+    from . import task_alerts
+
+    task_alerts.register()
     from . import runs
 
     runs.register()
