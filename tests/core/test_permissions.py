@@ -12,7 +12,17 @@ from banso.core.models import ApiToken
 from banso.core.permissions import ROLE_CAPABILITIES, Capability
 
 # Pages that are public by design, or guarded by their own framework (admin, API).
-EXEMPT_PREFIXES = ("admin/", "api/", "i18n/", "login/", "logout/", "healthz", "static/", "survey/")
+EXEMPT_PREFIXES = (
+    "admin/",
+    "api/",
+    "i18n/",
+    "login/",
+    "logout/",
+    "healthz",
+    "static/",
+    "survey/",
+    "playbooks/outbox/unsubscribe/",
+)
 
 
 def _walk(patterns, prefix=""):

@@ -10,7 +10,8 @@ from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 from django.utils.translation import check_for_language
 
-PUBLIC_PREFIXES = ("/login/", "/i18n/", "/static/", "/api/", "/healthz", "/survey/")  # /survey/: answer links in mails
+# /survey/: answer links in mails; /playbooks/outbox/unsubscribe/: unsubscribe links in tech-touch mails.
+PUBLIC_PREFIXES = ("/login/", "/i18n/", "/static/", "/api/", "/healthz", "/survey/", "/playbooks/outbox/unsubscribe/")
 
 
 class LoginRequiredMiddleware:

@@ -9,6 +9,9 @@ def register() -> None:
     from . import task_alerts
 
     task_alerts.register()
+    from . import outbox
+
+    outbox.register()
     from . import runs
 
     runs.register()

@@ -1,0 +1,593 @@
+"""The outbox: every email and webhook post Banso sends is a row here first, then delivered by a worker.
+
+Queueing. `enqueue_email` and `enqueue_webhook` are plain inserts meant for the caller's transaction, so a
+message exists if and only if the change that caused it committed. A (source, dedupe_key) pair is queued
+once; asking again returns the first row. Each email gets its Message-ID when queued and keeps it on every
+attempt.
+
+Delivery. `deliver_due` (run by `banso playbooks outbox work`, the long-running loop) claims a batch of due
+rows in one short transaction: it marks them `sending` with a lease (`lease_until`), using SELECT ... FOR
+UPDATE SKIP LOCKED on PostgreSQL so several workers share the queue, and SQLite's single writer (the
+IMMEDIATE transactions of settings.py) elsewhere. It then sends them over one reused SMTP connection (and one
+HTTP client for webhooks) and marks each row `sent` in its own tiny transaction right after the server
+accepted it. A failure is retried with exponential backoff and jitter (1, 2, 4 ... minutes, capped at two
+hours); after MAX_ATTEMPTS attempts, or at once on a permanent refusal (SMTP 5xx, HTTP 4xx other than 408 and
+429), the row is `failed`: kept, visible on the outbox page, retryable by hand. Unsubscribable mail to an
+address that unsubscribed becomes `suppressed`, also kept.
+
+What "sent once" can and cannot mean. A worker killed between the SMTP server's "250 OK" and our commit
+leaves a row in `sending` whose mail was in fact delivered; no sender can know that without the receiver's
+help (SMTP has no two-phase commit). Rows whose lease expired are therefore requeued as *in doubt*
+(`last_error` says so) and sent again with the *same* Message-ID, so mail clients and receivers that
+de-duplicate by Message-ID (as most do) see one message; webhook receivers get the same
+`X-Banso-Delivery` id for the same purpose. Delivery is at-least-once, and a duplicate can only be a
+message the outbox recorded as in doubt. The window is kept as small as one commit per message; marking
+rows sent *before* sending would instead lose mail silently when the worker dies.
+
+Scheduling. The loop is the way to deliver within seconds. `register()` also adds a scheduler job that,
+once a minute, queues a background task to deliver what is due when messages are waiting and no such task
+is pending: with only the task worker and the scheduler running (as `scripts/demo` does) mail still goes out,
+and when the loop runs too both share the queue safely through the claims above.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import random
+import smtplib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from email.utils import make_msgid
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import IntegrityError, transaction
+from django.db.models import Case, Count, F, Q, QuerySet, Value, When
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from banso.accounts.models import Account
+from banso.core.choices import AuditAction
+from banso.core.models import User
+from banso.core.services import record_change, snapshot
+
+from .models import MessageKind, MessageStatus, OutboxMessage, PlaybookRun, Unsubscribe
+
+logger = logging.getLogger("banso.playbooks.outbox")
+
+DUE = (MessageStatus.QUEUED, MessageStatus.RETRYING)
+RETRYABLE_BY_HAND = (MessageStatus.FAILED, MessageStatus.RETRYING)
+MAX_ATTEMPTS = 12  # 1, 2, 4 ... 64 minutes, then every 2 hours: about 10 hours in all
+BACKOFF_BASE = dt.timedelta(minutes=1)
+BACKOFF_CAP = dt.timedelta(hours=2)
+JITTER = 0.2  # each delay is spread over ±20 % so a burst of failures does not retry in lock-step
+DEFAULT_BATCH = 100
+DEFAULT_LEASE = dt.timedelta(minutes=5)
+SMTP_TIMEOUT = 30.0
+WEBHOOK_TIMEOUT = 10.0
+DRAIN_BUDGET = dt.timedelta(minutes=5)
+IN_DOUBT = "in doubt"
+UNSUBSCRIBE_SALT = "banso.playbooks.unsubscribe"
+DELIVERY_HEADER = "X-Banso-Delivery"
+TRANSIENT_HTTP = frozenset({408, 429})
+_random = random.Random()  # jitter, not security
+
+
+class OutboxError(Exception):
+    """A request the outbox refuses (retrying a sent message); `field` names what is wrong."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+# Queueing --------------------------------------------------------------------------------------------------
+
+
+def message_id_domain() -> str:
+    return urlsplit(str(getattr(settings, "BANSO_PUBLIC_URL", ""))).hostname or "banso.localhost"
+
+
+def _existing(source: str, dedupe_key: str | None) -> OutboxMessage | None:
+    if dedupe_key is None:
+        return None
+    return OutboxMessage.objects.filter(source=source, dedupe_key=dedupe_key).first()
+
+
+def _insert(message: OutboxMessage) -> OutboxMessage:
+    """Insert, or return the row already queued under the same (source, dedupe_key). The savepoint keeps the
+    caller's transaction usable when a concurrent insert wins the unique constraint."""
+    found = _existing(message.source, message.dedupe_key)
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            message.save(force_insert=True)
+    except IntegrityError:
+        found = _existing(message.source, message.dedupe_key)
+        if found is None:
+            raise
+        return found
+    return message
+
+
+def enqueue_email(
+    to: str,
+    subject: str,
+    text: str,
+    *,
+    html: str = "",
+    source: str = "playbooks",
+    dedupe_key: str | None = None,
+    account: Account | None = None,
+    run: PlaybookRun | None = None,
+    unsubscribable: bool = False,
+    from_email: str | None = None,
+) -> OutboxMessage:
+    """Queue one email inside the caller's transaction; a repeated (source, dedupe_key) returns the first."""
+    return _insert(
+        OutboxMessage(
+            kind=MessageKind.EMAIL,
+            source=source,
+            dedupe_key=dedupe_key,
+            account=account,
+            run=run,
+            to_email=to.strip(),
+            from_email=from_email or settings.DEFAULT_FROM_EMAIL,
+            subject=subject,
+            body_text=text,
+            body_html=html,
+            message_id=make_msgid(domain=message_id_domain()),
+            unsubscribable=unsubscribable,
+        )
+    )
+
+
+def enqueue_webhook(
+    url: str,
+    payload: Any,
+    *,
+    source: str = "playbooks",
+    dedupe_key: str | None = None,
+    account: Account | None = None,
+    run: PlaybookRun | None = None,
+) -> OutboxMessage:
+    """Queue one JSON POST inside the caller's transaction; a repeated (source, dedupe_key) returns the first."""
+    return _insert(
+        OutboxMessage(
+            kind=MessageKind.WEBHOOK,
+            source=source,
+            dedupe_key=dedupe_key,
+            account=account,
+            run=run,
+            url=url,
+            payload=payload,
+        )
+    )
+
+
+# Unsubscribing ---------------------------------------------------------------------------------------------
+
+
+def unsubscribe_token(message: OutboxMessage) -> str:
+    """Signed, without a timestamp: every attempt of a message carries the same link, valid for good."""
+    return signing.Signer(salt=UNSUBSCRIBE_SALT).sign_object({"m": message.pk}, compress=True)
+
+
+def unsubscribe_url(message: OutboxMessage) -> str:
+    base = str(getattr(settings, "BANSO_PUBLIC_URL", "http://127.0.0.1:8000")).rstrip("/")
+    return base + reverse("playbooks:outbox_unsubscribe", args=[unsubscribe_token(message)])
+
+
+def address_for_token(token: str) -> str | None:
+    """The address a link was sent to, or None for a tampered or unknown token."""
+    try:
+        data = signing.Signer(salt=UNSUBSCRIBE_SALT).unsign_object(token)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("m"), int):
+        return None
+    found = OutboxMessage.objects.filter(pk=data["m"], kind=MessageKind.EMAIL).values_list("to_email", flat=True)
+    return next(iter(found), None) or None
+
+
+def is_unsubscribed(email: str) -> bool:
+    return Unsubscribe.objects.filter(email=email.strip().lower()).exists()
+
+
+def unsubscribe(email: str, via: str = "link") -> bool:
+    """Record that `email` wants no more tech-touch mail; False if it had already asked."""
+    _, created = Unsubscribe.objects.get_or_create(email=email.strip().lower(), defaults={"via": via})
+    if created:
+        logger.info("unsubscribed %s via %s", email, via)
+    return created
+
+
+# Delivery --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DeliveryResult:
+    claimed: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    suppressed: int = 0
+    released: int = 0
+    in_doubt: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (
+            f"claimed {self.claimed}: {self.sent} sent, {self.retrying} to retry, {self.failed} failed, "
+            f"{self.suppressed} suppressed, {self.released} released; {self.in_doubt} in doubt requeued"
+        )
+
+
+class _Refused(Exception):
+    """A delivery that failed; `permanent` when trying again cannot help."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class Courier:
+    """One SMTP connection and one HTTP client, opened on first use and reused for every message.
+
+    The worker loop keeps one Courier across passes and closes it when idle (servers drop idle sessions)."""
+
+    def __init__(self, smtp: BaseEmailBackend | None = None, http: httpx.Client | None = None) -> None:
+        self._smtp = smtp
+        self._smtp_open = False
+        self._http = http
+        self._own_http = http is None
+
+    def send_email(self, message: EmailMultiAlternatives) -> None:
+        if self._smtp is None:
+            self._smtp = get_connection(fail_silently=False, timeout=SMTP_TIMEOUT)
+        if not self._smtp_open:
+            try:
+                self._smtp.open()
+            except (OSError, smtplib.SMTPException) as exc:
+                raise _Refused(f"SMTP connection: {exc}") from exc
+            self._smtp_open = True
+        try:
+            self._smtp.send_messages([message])
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _text in exc.recipients.values()]
+            raise _Refused(f"SMTP refused the recipient: {exc.recipients}", permanent=min(codes) >= 500) from exc
+        except smtplib.SMTPResponseException as exc:
+            permanent = exc.smtp_code >= 500
+            if not permanent:
+                self._reset()
+            raise _Refused(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", permanent=permanent) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            self._reset()  # a dropped connection: open a fresh one for the next message
+            raise _Refused(f"SMTP: {exc!r}") from exc
+
+    def post(self, row: OutboxMessage) -> None:
+        if self._http is None:
+            self._http = httpx.Client(timeout=WEBHOOK_TIMEOUT, follow_redirects=False)
+        try:
+            response = self._http.post(
+                row.url,
+                json=row.payload,
+                headers={DELIVERY_HEADER: str(row.pk), "User-Agent": "Banso outbox"},
+            )
+        except httpx.HTTPError as exc:
+            raise _Refused(f"HTTP: {exc!r}") from exc
+        code = response.status_code
+        if 200 <= code < 300:
+            return
+        permanent = (code not in TRANSIENT_HTTP and 400 <= code < 500) or 300 <= code < 400
+        raise _Refused(f"HTTP {code}: {response.text[:300]}", permanent=permanent)
+
+    def _reset(self) -> None:
+        if self._smtp is not None and self._smtp_open:
+            # Closing a broken connection may fail again; it is gone either way.
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                self._smtp.close()
+        self._smtp_open = False
+
+    def close(self) -> None:
+        self._reset()
+        if self._http is not None and self._own_http:
+            self._http.close()
+            self._http = None
+
+
+def backoff(attempts: int, rng: random.Random | None = None) -> dt.timedelta:
+    """The wait after the `attempts`-th failed attempt: 1, 2, 4 ... minutes (±JITTER), at most BACKOFF_CAP."""
+    base = min(BACKOFF_BASE * (1 << min(max(0, attempts - 1), 20)), BACKOFF_CAP)
+    factor = (rng or _random).uniform(1 - JITTER, 1 + JITTER)
+    return base * factor
+
+
+def recover_in_doubt(now: dt.datetime | None = None) -> int:
+    """Requeue rows left `sending` by a worker that died (lease expired): see the module docstring."""
+    now = now or timezone.now()
+    stale = OutboxMessage.objects.filter(status=MessageStatus.SENDING, lease_until__lt=now)
+    error = f"{IN_DOUBT}: the worker stopped while delivering this message; it is sent again with the same id"
+    with transaction.atomic():
+        gave_up = stale.filter(attempts__gte=MAX_ATTEMPTS).update(
+            status=MessageStatus.FAILED, lease_until=None, last_error=error
+        )
+        requeued = stale.update(status=MessageStatus.RETRYING, lease_until=None, next_attempt_at=now, last_error=error)
+    if gave_up or requeued:
+        logger.warning("%s in-doubt message(s) requeued, %s given up (lease expired)", requeued, gave_up)
+    return gave_up + requeued
+
+
+def claim(batch: int, now: dt.datetime, lease: dt.timedelta = DEFAULT_LEASE) -> list[OutboxMessage]:
+    """Mark up to `batch` due rows `sending` under a lease, in one short transaction; return them by id."""
+    lease_until = now + lease
+    with transaction.atomic():
+        due = OutboxMessage.objects.filter(status__in=DUE, next_attempt_at__lte=now).order_by("next_attempt_at", "id")
+        ids = list(due.select_for_update(skip_locked=True).values_list("id", flat=True)[:batch])
+        if not ids:
+            return []
+        OutboxMessage.objects.filter(id__in=ids, status__in=DUE).update(
+            status=MessageStatus.SENDING, lease_until=lease_until, attempts=F("attempts") + 1
+        )
+    mine = OutboxMessage.objects.filter(id__in=ids, status=MessageStatus.SENDING, lease_until=lease_until)
+    return list(mine.order_by("id"))
+
+
+def release(ids: Sequence[int], now: dt.datetime) -> int:
+    """Give claimed rows back untried (the worker is stopping): their attempt does not count."""
+    if not ids:
+        return 0
+    return OutboxMessage.objects.filter(id__in=ids, status=MessageStatus.SENDING).update(
+        status=Case(When(attempts__lte=1, then=Value(MessageStatus.QUEUED)), default=Value(MessageStatus.RETRYING)),
+        attempts=Case(When(attempts__gte=1, then=F("attempts") - 1), default=Value(0)),
+        lease_until=None,
+        next_attempt_at=now,
+    )
+
+
+def build_email(row: OutboxMessage) -> EmailMultiAlternatives:
+    """The mail exactly as sent on every attempt: the stored Message-ID, and for tech-touch mail the
+    unsubscribe link in the footer and the RFC 8058 one-click headers."""
+    headers = {"Message-ID": row.message_id}
+    text, html = row.body_text, row.body_html
+    if row.unsubscribable:
+        link = unsubscribe_url(row)
+        headers["List-Unsubscribe"] = f"<{link}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        with translation.override(settings.LANGUAGE_CODE):
+            label = _("To stop receiving these emails (unsubscribe):")
+        text = f"{text.rstrip()}\n\n--\n{label}\n{link}\n"
+        if html:
+            html = f'{html}\n<p style="font-size:12px;color:#666">{label} <a href="{link}">{link}</a></p>'
+    message = EmailMultiAlternatives(
+        row.subject, text, row.from_email or settings.DEFAULT_FROM_EMAIL, [row.to_email], headers=headers
+    )
+    if html:
+        message.attach_alternative(html, "text/html")
+    return message
+
+
+def _clock(now: dt.datetime | None) -> Callable[[], dt.datetime]:
+    return (lambda: now) if now is not None else timezone.now
+
+
+def deliver_due(
+    *,
+    batch: int = DEFAULT_BATCH,
+    now: dt.datetime | None = None,
+    lease: dt.timedelta = DEFAULT_LEASE,
+    courier: Courier | None = None,
+    stop: Callable[[], bool] | None = None,
+    rng: random.Random | None = None,
+) -> DeliveryResult:
+    """Requeue in-doubt rows, claim one batch of due messages and deliver it (see the module docstring).
+
+    `now` fixes the clock (tests advance it instead of sleeping); `stop()` is asked before each message and
+    the rest of the batch is released untried when it says so."""
+    clock = _clock(now)
+    result = DeliveryResult(in_doubt=recover_in_doubt(clock()))
+    claimed_at = time.monotonic()
+    rows = claim(batch, clock(), lease)
+    result.claimed = len(rows)
+    if not rows:
+        return result
+    own_courier = courier is None
+    courier = courier or Courier()
+    try:
+        rows = _suppress_unsubscribed(rows, clock(), result)
+        for index, row in enumerate(rows):
+            if stop is not None and stop():
+                result.released = release([r.pk for r in rows[index:]], clock())
+                break
+            if time.monotonic() - claimed_at > lease.total_seconds() / 2:
+                _renew([r.pk for r in rows[index:]], clock() + lease)
+                claimed_at = time.monotonic()
+            _deliver_one(row, courier, clock, result, rng)
+    finally:
+        if own_courier:
+            courier.close()
+    return result
+
+
+def _renew(ids: Sequence[int], lease_until: dt.datetime) -> None:
+    """A slow batch (timeouts) keeps its lease, so no other worker takes rows this one is still sending."""
+    OutboxMessage.objects.filter(id__in=ids, status=MessageStatus.SENDING).update(lease_until=lease_until)
+
+
+def _suppress_unsubscribed(rows: list[OutboxMessage], now: dt.datetime, result: DeliveryResult) -> list[OutboxMessage]:
+    addresses = {r.to_email.lower() for r in rows if r.kind == MessageKind.EMAIL and r.unsubscribable}
+    if not addresses:
+        return rows
+    gone = set(Unsubscribe.objects.filter(email__in=addresses).values_list("email", flat=True))
+    suppressed = [r.pk for r in rows if r.unsubscribable and r.to_email.lower() in gone]
+    if suppressed:
+        result.suppressed = OutboxMessage.objects.filter(id__in=suppressed).update(
+            status=MessageStatus.SUPPRESSED, lease_until=None, last_error="unsubscribed"
+        )
+    return [r for r in rows if r.pk not in suppressed]
+
+
+def _deliver_one(
+    row: OutboxMessage,
+    courier: Courier,
+    clock: Callable[[], dt.datetime],
+    result: DeliveryResult,
+    rng: random.Random | None,
+) -> None:
+    try:
+        if row.kind == MessageKind.EMAIL:
+            courier.send_email(build_email(row))
+        else:
+            courier.post(row)
+    except _Refused as exc:
+        _record_failure(row, str(exc), exc.permanent, clock(), result, rng)
+        return
+    # Right after the receiver accepted it, in its own transaction: see the module docstring.
+    with transaction.atomic():
+        OutboxMessage.objects.filter(pk=row.pk).update(status=MessageStatus.SENT, sent_at=clock(), lease_until=None)
+    result.sent += 1
+
+
+def _record_failure(
+    row: OutboxMessage,
+    error: str,
+    permanent: bool,
+    now: dt.datetime,
+    result: DeliveryResult,
+    rng: random.Random | None,
+) -> None:
+    result.errors.append(f"#{row.pk}: {error}")
+    if permanent or row.attempts >= MAX_ATTEMPTS:
+        update: dict[str, Any] = {"status": MessageStatus.FAILED}
+        result.failed += 1
+        logger.warning("outbox #%s failed after %s attempt(s): %s", row.pk, row.attempts, error)
+    else:
+        update = {"status": MessageStatus.RETRYING, "next_attempt_at": now + backoff(row.attempts, rng)}
+        result.retrying += 1
+    with transaction.atomic():
+        OutboxMessage.objects.filter(pk=row.pk).update(lease_until=None, last_error=error[:2000], **update)
+
+
+# Reading and retrying by hand ------------------------------------------------------------------------------
+
+
+def counts() -> dict[str, int]:
+    """Messages per status, every status present (0 when none)."""
+    found = dict(OutboxMessage.objects.values_list("status").annotate(n=Count("id")).order_by())
+    return {status: int(found.get(status, 0)) for status in MessageStatus.values}
+
+
+def filtered(status: str = "", kind: str = "", source: str = "", search: str = "") -> QuerySet[OutboxMessage]:
+    rows = OutboxMessage.objects.all()
+    if status:
+        rows = rows.filter(status=status)
+    if kind:
+        rows = rows.filter(kind=kind)
+    if source:
+        rows = rows.filter(source=source)
+    if search:
+        rows = rows.filter(Q(to_email__icontains=search) | Q(url__icontains=search) | Q(subject__icontains=search))
+    return rows.order_by("-created_at", "-id")
+
+
+def sources() -> list[str]:
+    return list(OutboxMessage.objects.order_by("source").values_list("source", flat=True).distinct())
+
+
+def is_in_doubt(message: OutboxMessage) -> bool:
+    return message.last_error.startswith(IN_DOUBT)
+
+
+AUDITED = ["status", "next_attempt_at", "attempts"]
+
+
+def retry_now(message: OutboxMessage, actor: User | None, via: str = "ui", now: dt.datetime | None = None) -> None:
+    """Make a failed or waiting message due now (audited). A message that gave up gets one more attempt."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = OutboxMessage.objects.select_for_update().get(pk=message.pk)
+        if locked.status not in RETRYABLE_BY_HAND:
+            raise OutboxError("status", _("Only a failed message or one waiting to retry can be retried now."))
+        before = snapshot(locked, AUDITED)
+        locked.status = MessageStatus.RETRYING
+        locked.next_attempt_at = now
+        if locked.attempts >= MAX_ATTEMPTS:
+            locked.attempts = MAX_ATTEMPTS - 1
+        locked.save(update_fields=["status", "next_attempt_at", "attempts"])
+        record_change(
+            actor=actor,
+            obj=locked,
+            action=AuditAction.UPDATE,
+            before=before,
+            after=snapshot(locked, AUDITED),
+            account_id=locked.account_id,
+            via=via,
+        )
+    message.refresh_from_db()
+
+
+# The scheduler's job ---------------------------------------------------------------------------------------
+
+
+def due_job(now: dt.datetime) -> str | None:
+    """Every minute: queue one drain task when messages are due and none is queued or running already."""
+    from django_tasks_db.models import DBTaskResult
+
+    from .outbox_tasks import deliver_outbox
+
+    if not OutboxMessage.objects.filter(
+        Q(status__in=DUE, next_attempt_at__lte=now) | Q(status=MessageStatus.SENDING, lease_until__lt=now)
+    ).exists():
+        return None
+    # A task marked running for longer than its budget belonged to a worker that died: do not wait for it.
+    recent = now - DRAIN_BUDGET - dt.timedelta(minutes=1)
+    pending = DBTaskResult.objects.filter(task_path=deliver_outbox.module_path).filter(
+        Q(status="READY") | Q(status="RUNNING", started_at__gte=recent)
+    )
+    if pending.exists():
+        return None
+    deliver_outbox.enqueue()
+    return "outbox: delivery queued"
+
+
+def drain(
+    *, batch: int = DEFAULT_BATCH, budget: dt.timedelta = DRAIN_BUDGET, echo: Callable[[str], None] | None = None
+) -> DeliveryResult:
+    """Deliver until nothing is due or `budget` has passed (the background task's body)."""
+    total = DeliveryResult()
+    deadline = time.monotonic() + budget.total_seconds()
+    courier = Courier()
+    try:
+        while time.monotonic() < deadline:
+            result = deliver_due(batch=batch, courier=courier)
+            _add(total, result)
+            if echo and (result.claimed or result.in_doubt):
+                echo(str(result))
+            if not result.claimed:
+                break
+    finally:
+        courier.close()
+    return total
+
+
+def _add(total: DeliveryResult, result: DeliveryResult) -> None:
+    for name in ("claimed", "sent", "retrying", "failed", "suppressed", "released", "in_doubt"):
+        setattr(total, name, getattr(total, name) + getattr(result, name))
+
+
+def register() -> None:
+    """From playbooks.registry: the scheduler's fallback delivery job (see the module docstring)."""
+    from banso.core.schedule import ScheduledJob, register_job
+
+    register_job(ScheduledJob("playbooks.outbox", due_job))
