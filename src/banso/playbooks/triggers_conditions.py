@@ -31,7 +31,7 @@ OPS: dict[str, Promise] = {
 }
 ORDERED_OPS = ("gt", "gte", "lt", "lte")
 ATTRIBUTE_PREFIX = "attributes."
-ATTRIBUTE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
+ATTRIBUTE_KEY = re.compile(r"^[A-Za-z](?:_?[A-Za-z0-9])*$")  # no "__": it would reach into nested values
 
 
 @dataclass(frozen=True)
