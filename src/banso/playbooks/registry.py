@@ -15,3 +15,6 @@ def register() -> None:
     from . import runs
 
     runs.register()
+    from . import triggers
+
+    triggers.register()
