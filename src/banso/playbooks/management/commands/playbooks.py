@@ -4,6 +4,8 @@ banso playbooks outbox work [--once] [--batch N] [--idle-sleep S] [--lease S]
                                             deliver queued email and webhooks until stopped (SIGTERM/Ctrl-C
                                             finish the message in hand); --once stops when nothing is due
 banso playbooks outbox status               messages per status
+banso playbooks tasks [--user U] [--overdue] [--all]
+                                            open tasks (owned or delegated) of everyone or of one user
 
 Each group is a subparser added by an `_add_<group>` method and dispatched to `_<group>_<action>`; a new group
 is one more `_add_...` call in `add_arguments` and its handler methods.
@@ -27,6 +29,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         groups = parser.add_subparsers(dest="group", required=True, metavar="group")
         self._add_outbox(groups)
+        self._add_tasks(groups)
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options.get(f"{options['group']}_action")
@@ -101,3 +104,35 @@ class Command(BaseCommand):
         width = max(len(s) for s in found)
         for status, count in found.items():
             self.stdout.write(f"{status:<{width}}  {count:>8,}")
+
+    # tasks -------------------------------------------------------------------------------------------------
+
+    def _add_tasks(self, groups: _SubParsersAction[CommandParser]) -> None:
+        tasks = groups.add_parser("tasks", help="list tasks")
+        tasks.set_defaults(tasks_action="list")
+        tasks.add_argument("--user", help="username: the tasks they own or were delegated")
+        tasks.add_argument("--overdue", action="store_true", help="only open tasks past their due date")
+        tasks.add_argument("--all", dest="all_statuses", action="store_true", help="every status, not only open tasks")
+
+    def _tasks_list(self, *, user: str | None, overdue: bool, all_statuses: bool, **_: Any) -> None:
+        from banso.core.models import User
+        from banso.playbooks import worklist
+        from banso.playbooks.models import OPEN_TASK_STATUSES, Task
+
+        person = None
+        if user:
+            person = User.objects.filter(username=user).first()
+            if person is None:
+                raise CommandError(f"no user {user!r}")
+        base = worklist.mine(person) if person else Task.objects.all()
+        rows = worklist.filter_tasks(base, status="all" if all_statuses else "", due="overdue" if overdue else "")
+        day = worklist.today()
+        count = 0
+        for task in rows.select_related("owner", "delegated_to", "account").iterator(chunk_size=2000):
+            late = "!" if task.due_on and task.due_on < day and task.status in OPEN_TASK_STATUSES else " "
+            who = f"{task.owner.username}" + (f">{task.delegated_to.username}" if task.delegated_to else "")
+            account = task.account.name if task.account else "-"
+            due = task.due_on.isoformat() if task.due_on else "-"
+            self.stdout.write(f"{task.pk:>7} {late}{due:<10} {task.status:<11} {who:<24} {account:<24} {task.title}")
+            count += 1
+        self.stderr.write(f"{count} task(s)")
