@@ -148,3 +148,11 @@ def test_stats_page_shows_the_numbers_beside_the_chart(user_with_role):
     TaskFactory(owner=owner)
     page = signed_in(manager).get(reverse("playbooks:task_stats")).content.decode()
     assert 'data-chart="chart-people"' in page and "50%" in page
+
+
+def test_account_360_links_to_a_new_task_for_the_account(csm, user_with_role):
+    account = AccountFactory()
+    page = signed_in(csm).get(reverse("accounts:detail", args=[account.pk])).content.decode()
+    assert f"{reverse('playbooks:task_create')}?account={account.pk}" in page
+    viewer_page = signed_in(user_with_role(Role.VIEWER)).get(reverse("accounts:detail", args=[account.pk]))
+    assert reverse("playbooks:task_create") not in viewer_page.content.decode()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -14,6 +15,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from banso.accounts.models import Account
 from banso.core.calendar import is_business_day
 from banso.core.models import User
 
@@ -91,7 +93,16 @@ def due(now: dt.datetime) -> str | None:
     return f"overdue-task digests for {local.date()}: {sent}"
 
 
+def account_tasks_card(account: Account) -> dict[str, Any]:
+    """The Account 360's tasks card: links only, so it shows nobody's tasks to people who may not see them."""
+    return {"account": account}
+
+
 def register() -> None:
+    """From registry.register(): the overdue-digest job, and the Account 360's card with the new-task link."""
+    from banso.accounts.panels import AccountPanel, register_account_panel
+    from banso.core.permissions import Capability
     from banso.core.schedule import ScheduledJob, register_job
 
     register_job(ScheduledJob("playbooks.overdue_tasks", due))
+    register_account_panel(AccountPanel("playbooks/_account_tasks.html", Capability.WORK_TASKS, account_tasks_card))
