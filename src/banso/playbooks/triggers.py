@@ -269,6 +269,16 @@ def run_evaluation(
     return run
 
 
+def evaluate_now(as_of: dt.date | None = None, actor: User | None = None) -> TriggerRun:
+    """Evaluate here and now (the command line), recorded like a queued evaluation. `as_of` another day
+    evaluates as of this time of day on that day (to replay a missed day, or to try a playbook on history)."""
+    now = timezone.localtime()
+    if as_of is not None and as_of != now.date():
+        now = now.replace(year=as_of.year, month=as_of.month, day=as_of.day)
+    run = TriggerRun.objects.create(as_of=now.date(), triggered_by=actor)
+    return run_evaluation(run, now=now)
+
+
 def start_evaluation(actor: User | None, *, scheduled: bool = False, now: dt.datetime | None = None) -> TriggerRun:
     """Queue an evaluation for the worker (the "evaluate now" button and the API)."""
     from .trigger_tasks import evaluate_triggers_task

@@ -6,6 +6,7 @@ banso playbooks outbox work [--once] [--batch N] [--idle-sleep S] [--lease S]
 banso playbooks outbox status               messages per status
 banso playbooks tasks [--user U] [--overdue] [--all]
                                             open tasks (owned or delegated) of everyone or of one user
+banso playbooks evaluate [--as-of DATE]     evaluate every active playbook's trigger now and print what started
 
 Each group is a subparser added by an `_add_<group>` method and dispatched to `_<group>_<action>`; a new group
 is one more `_add_...` call in `add_arguments` and its handler methods.
@@ -30,6 +31,7 @@ class Command(BaseCommand):
         groups = parser.add_subparsers(dest="group", required=True, metavar="group")
         self._add_outbox(groups)
         self._add_tasks(groups)
+        self._add_evaluate(groups)
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options.get(f"{options['group']}_action")
@@ -136,3 +138,25 @@ class Command(BaseCommand):
             self.stdout.write(f"{task.pk:>7} {late}{due:<10} {task.status:<11} {who:<24} {account:<24} {task.title}")
             count += 1
         self.stderr.write(f"{count} task(s)")
+
+    # evaluate ----------------------------------------------------------------------------------------------
+
+    def _add_evaluate(self, groups: _SubParsersAction[CommandParser]) -> None:
+        evaluate = groups.add_parser("evaluate", help="evaluate the playbooks' triggers now")
+        evaluate.set_defaults(evaluate_action="now")
+        evaluate.add_argument("--as-of", type=dt.date.fromisoformat, help="evaluate as of this day (YYYY-MM-DD)")
+
+    def _evaluate_now(self, *, as_of: dt.date | None, **_: Any) -> None:
+        from banso.playbooks import triggers
+
+        run = triggers.evaluate_now(as_of)
+        for line in run.results:
+            problem = f"  ({line['error']})" if line.get("error") else ""
+            self.stdout.write(
+                f"{line['name']} [{line['trigger']}]: fired {line['fired']:,}, matched {line['matched']:,}, "
+                f"started {line['started']:,}{problem}"
+            )
+        self.stdout.write(
+            f"evaluation {run.pk} as of {run.as_of}: {run.runs_started:,} runs started "
+            f"over {run.accounts_checked:,} accounts"
+        )
