@@ -40,9 +40,9 @@ def _digest(person: User, tasks: list[Task], day: dt.date) -> tuple[str, str]:
     lines = [_("%(name)s,") % {"name": person}, "", _("These tasks are past their due date:"), ""]
     for task in tasks:
         due = task.due_on.isoformat() if task.due_on else ""
-        lines.append(f"- {task.title} ({_('due')} {due})")
+        lines.append(_("- %(title)s (due %(due)s)") % {"title": task.title, "due": due})
         if task.account is not None:
-            lines.append(f"  {_('Account')}: {task.account.name}")
+            lines.append("  " + _("Account: %(name)s") % {"name": task.account.name})
         if task.delegated_to_id and task.delegated_to_id != person.pk:
             lines.append("  " + _("Delegated to %(name)s; you stay accountable.") % {"name": task.delegated_to})
         elif task.delegated_to_id == person.pk:

@@ -26,7 +26,11 @@ class TaskFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"),
         required=False,
-        choices=[("", _("Open")), *TaskStatus.choices, ("all", pgettext_lazy("task status", "All"))],
+        choices=[
+            ("", pgettext_lazy("task filter", "Open")),
+            *TaskStatus.choices,
+            ("all", pgettext_lazy("task status", "All")),
+        ],
     )
     due = forms.ChoiceField(
         label=_("Due"),
