@@ -265,7 +265,12 @@ def scheduled_job(now: dt.datetime) -> str | None:
 
 
 def register() -> None:
-    """From registry.register(): the scheduler job."""
+    """From registry.register(): the scheduler job and the Account 360 card."""
+    from banso.accounts.panels import AccountPanel, register_account_panel
+    from banso.core.permissions import Capability
     from banso.core.schedule import ScheduledJob, register_job
 
+    from .playbook_panels import account_card
+
     register_job(ScheduledJob("playbooks.advance_runs", scheduled_job))
+    register_account_panel(AccountPanel("playbooks/_account_card.html", Capability.VIEW_ACCOUNTS, account_card))
