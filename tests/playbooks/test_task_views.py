@@ -156,3 +156,14 @@ def test_account_360_links_to_a_new_task_for_the_account(csm, user_with_role):
     assert f"{reverse('playbooks:task_create')}?account={account.pk}" in page
     viewer_page = signed_in(user_with_role(Role.VIEWER)).get(reverse("accounts:detail", args=[account.pk]))
     assert reverse("playbooks:task_create") not in viewer_page.content.decode()
+
+
+@pytest.mark.parametrize("name", ["playbooks:tasks", "playbooks:task_board"])
+def test_list_and_board_queries_do_not_grow_with_the_tasks(csm, name, django_assert_max_num_queries):
+    account = AccountFactory()
+    for i in range(30):
+        task = TaskFactory(owner=csm, account=account, due_on=today() + dt.timedelta(days=i - 5))
+        ChecklistItemFactory(task=task)
+    client = signed_in(csm)
+    with django_assert_max_num_queries(12):
+        assert client.get(reverse(name)).status_code == 200
