@@ -76,3 +76,10 @@ def test_bench_coverage_smoke(tmp_path):
     assert figures.keys() >= {"accounts", "csms", "seconds", "targets", "peak_rss_mib", "database"}
     assert (figures["accounts"], figures["csms"], figures["database"]) == (200, 2, "sqlite")
     assert 0 < figures["targets"] <= figures["accounts"]
+
+
+def test_bench_playbooks_smoke(tmp_path):
+    figures = _run_bench("playbooks", tmp_path, 180, *_sqlite(tmp_path))
+    assert figures.keys() >= {"accounts", "trigger_seconds", "emails_per_s", "runs_started", "database"}
+    assert (figures["accounts"], figures["playbooks"], figures["database"]) == (100, 11, "sqlite")
+    assert figures["runs_started"] > 0 and figures["repeat_runs_started"] == 0
