@@ -2,10 +2,12 @@
 visible, a step done once whoever asks, cancellation and the scheduler's job."""
 
 import datetime as dt
+import io
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django_tasks_db.models import DBTaskResult
 
 from banso.core.models import AuditEntry
@@ -210,3 +212,12 @@ def test_scheduler_queues_the_advance_task_once_per_slot_and_only_when_steps_are
     assert runs.scheduled_job(START) is not None
     assert runs.scheduled_job(START + dt.timedelta(seconds=30)) is None
     assert DBTaskResult.objects.count() == 1
+
+
+def test_banso_playbooks_advance_carries_out_due_steps():
+    playbook = PlaybookFactory()
+    StepFactory(playbook=playbook, position=1, action=StepAction.ADD_TAG, params={"tag": "a"})
+    runs.start_run(playbook, AccountFactory(), cause="test")
+    out = io.StringIO()
+    call_command("playbooks", "advance", stdout=out)
+    assert out.getvalue().strip() == "steps done 1, skipped 0, failed 0; runs completed 1"

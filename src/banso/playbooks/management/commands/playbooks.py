@@ -7,6 +7,7 @@ banso playbooks outbox status               messages per status
 banso playbooks tasks [--user U] [--overdue] [--all]
                                             open tasks (owned or delegated) of everyone or of one user
 banso playbooks evaluate [--as-of DATE]     evaluate every active playbook's trigger now and print what started
+banso playbooks advance                     carry out every playbook step that is due now and print the counts
 
 Each group is a subparser added by an `_add_<group>` method and dispatched to `_<group>_<action>`; a new group
 is one more `_add_...` call in `add_arguments` and its handler methods.
@@ -32,6 +33,7 @@ class Command(BaseCommand):
         self._add_outbox(groups)
         self._add_tasks(groups)
         self._add_evaluate(groups)
+        self._add_advance(groups)
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options.get(f"{options['group']}_action")
@@ -159,4 +161,19 @@ class Command(BaseCommand):
         self.stdout.write(
             f"evaluation {run.pk} as of {run.as_of}: {run.runs_started:,} runs started "
             f"over {run.accounts_checked:,} accounts"
+        )
+
+    # advance -----------------------------------------------------------------------------------------------
+
+    def _add_advance(self, groups: _SubParsersAction[CommandParser]) -> None:
+        advance = groups.add_parser("advance", help="carry out the playbook steps due now")
+        advance.set_defaults(advance_action="now")
+
+    def _advance_now(self, **_: Any) -> None:
+        from banso.playbooks import runs
+
+        counts = runs.advance_due()
+        self.stdout.write(
+            f"steps done {counts['done']:,}, skipped {counts['skipped']:,}, failed {counts['failed']:,}; "
+            f"runs completed {counts['completed']:,}"
         )
