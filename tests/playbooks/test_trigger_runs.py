@@ -9,6 +9,7 @@ from django.test import override_settings
 
 from banso.core.choices import Role
 from banso.core.models import RunStatus
+from banso.core.schedule import scheduled_jobs
 from banso.playbooks import triggers
 from banso.playbooks.models import PlaybookRun, TriggerKind, TriggerRun
 
@@ -107,12 +108,16 @@ def test_command_as_of_another_day(renewal_playbook, capsys):
 
 def test_scheduled_evaluation_is_queued_once_an_hour(renewal_playbook):
     ten = dt.datetime(2026, 11, 20, 10, 5, tzinfo=TOKYO)
-    assert triggers.due_evaluation(ten) is not None
+    first = triggers.due_evaluation(ten)
+    assert first is not None
     assert triggers.due_evaluation(ten + dt.timedelta(minutes=50)) is None
+    assert triggers.due_evaluation(ten + dt.timedelta(minutes=56)) is None  # the 10:00 one still waits
+    TriggerRun.objects.filter(pk=first.pk).update(status=RunStatus.SUCCEEDED)
     later = triggers.due_evaluation(ten + dt.timedelta(minutes=56))
     assert later is not None and (later.slot, later.scheduled) == (11, True)
 
 
 def test_nothing_is_scheduled_without_a_watching_playbook():
     PlaybookFactory(trigger=TriggerKind.MANUAL)
-    assert triggers.due_evaluation(NOW) is None
+    job = next(job for job in scheduled_jobs() if job.name == "playbooks.triggers")
+    assert job.due(NOW) is None and not TriggerRun.objects.exists()

@@ -306,6 +306,8 @@ def due_evaluation(now: dt.datetime | None = None) -> TriggerRun | None:
         return None
     if not Playbook.objects.filter(is_active=True).exclude(trigger=TriggerKind.MANUAL).exists():
         return None
+    if active_evaluation() is not None:  # the worker is behind: one waiting evaluation is enough
+        return None
     try:
         with transaction.atomic():
             return start_evaluation(None, scheduled=True, now=local)
