@@ -86,7 +86,7 @@ class TaskForm(forms.Form):
     account = forms.ModelChoiceField(
         label=_("Account"), required=False, queryset=Account.objects.all(), widget=forms.HiddenInput
     )
-    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
+    owner = forms.ModelChoiceField(label=pgettext_lazy("task", "Owner"), queryset=User.objects.none(), required=False)
     due_on = forms.DateField(label=_("Due"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     priority = forms.ChoiceField(label=_("Priority"), choices=TaskPriority.choices, initial=TaskPriority.NORMAL)
     checklist = forms.CharField(

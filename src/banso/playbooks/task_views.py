@@ -328,7 +328,9 @@ def task_stats(request: HttpRequest) -> HttpResponse:
     def chart(rows: list[tuple[Any, worklist.TaskStats]]) -> dict[str, Any]:
         labels = [str(obj) for obj, _ in rows]
         rates = [round(100 * s["completion_rate"], 1) if s["completion_rate"] is not None else None for _, s in rows]
-        return bar_chart(labels, [series(_("Completion rate (%)"), rates)], y_title="%")
+        config = bar_chart(labels, [series(_("Completion rate (%)"), rates)], y_title="%")
+        config["options"]["scales"]["y"].update(min=0, max=100)
+        return config
 
     sections = [
         (_("By playbook"), playbook_rows, chart(playbook_rows), "chart-playbooks", "playbook"),
