@@ -113,6 +113,21 @@ def test_temporary_failures_retry_on_the_backoff_schedule_until_they_give_up(set
     for wait, base in zip(waits, expected, strict=True):
         assert base * 0.8 <= wait <= base * 1.2
     assert "SMTP connection" in message.last_error
+
+
+def test_an_unreachable_smtp_server_fails_the_rest_of_the_pass_without_trying_each_message(settings, monkeypatch):
+    from django.core.mail.backends.smtp import EmailBackend
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 1
+    tries = []
+    real_open = EmailBackend.open
+    monkeypatch.setattr(EmailBackend, "open", lambda self: tries.append(1) or real_open(self))
+    for i in range(3):
+        outbox.enqueue_email(f"u{i}@kyaku.example.jp", "件名", "本文")
+    result = outbox.deliver_due()
+    assert (result.retrying, len(tries)) == (3, 1)
+    assert set(OutboxMessage.objects.values_list("last_error", flat=True)) == {result.errors[0].split(": ", 1)[1]}
     assert outbox.backoff(30) <= outbox.BACKOFF_CAP * 1.2
 
 
@@ -242,3 +257,24 @@ def test_a_webhook_refused_with_a_client_error_fails_at_once_and_a_server_error_
     busy.refresh_from_db()
     assert gone.status == MessageStatus.FAILED and gone.last_error.startswith("HTTP 404")
     assert busy.status == MessageStatus.RETRYING and busy.next_attempt_at > timezone.now()
+
+
+# The scheduler's fallback ---------------------------------------------------------------------------------------
+
+
+def test_the_scheduler_queues_one_delivery_task_while_mail_waits_and_the_task_delivers_it(smtp):  # noqa: F811
+    from django_tasks_db.models import DBTaskResult
+
+    from banso.core.schedule import scheduled_jobs
+    from banso.playbooks.outbox_tasks import deliver_outbox
+
+    job = next(j for j in scheduled_jobs() if j.name == "playbooks.outbox")
+    assert job.due(timezone.now()) is None  # nothing waiting
+    message = outbox.enqueue_email("tanaka@kyaku.example.jp", "件名", "本文")
+    assert job.due(timezone.now()) == "outbox: delivery queued"
+    assert job.due(timezone.now()) is None  # one task at a time
+    assert DBTaskResult.objects.filter(task_path=deliver_outbox.module_path).count() == 1
+
+    deliver_outbox.call()
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT and smtp.message_ids == [message.message_id]

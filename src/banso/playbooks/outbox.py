@@ -250,17 +250,23 @@ class Courier:
     def __init__(self, smtp: BaseEmailBackend | None = None, http: httpx.Client | None = None) -> None:
         self._smtp = smtp
         self._smtp_open = False
+        # Set when the SMTP server cannot be reached: the rest of the pass fails fast instead of waiting
+        # for a timeout per message; the next pass tries again.
+        self.unreachable: str | None = None
         self._http = http
         self._own_http = http is None
 
     def send_email(self, message: EmailMultiAlternatives) -> None:
         if self._smtp is None:
             self._smtp = get_connection(fail_silently=False, timeout=SMTP_TIMEOUT)
+        if self.unreachable is not None:
+            raise _Refused(self.unreachable)
         if not self._smtp_open:
             try:
                 self._smtp.open()
             except (OSError, smtplib.SMTPException) as exc:
-                raise _Refused(f"SMTP connection: {exc}") from exc
+                self.unreachable = f"SMTP connection: {exc}"
+                raise _Refused(self.unreachable) from exc
             self._smtp_open = True
         try:
             self._smtp.send_messages([message])
@@ -404,6 +410,7 @@ def deliver_due(
         return result
     own_courier = courier is None
     courier = courier or Courier()
+    courier.unreachable = None
     try:
         rows = _suppress_unsubscribed(rows, clock(), result)
         for index, row in enumerate(rows):
