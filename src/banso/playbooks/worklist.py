@@ -13,7 +13,7 @@ from typing import Any, TypedDict
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, DurationField, ExpressionWrapper, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -62,21 +62,23 @@ def _stats(group: str, ids: Iterable[int], day: dt.date | None) -> dict[int, Tas
         i: {"tasks": 0, "done": 0, "completion_rate": None, "median_hours_to_complete": None, "overdue": 0}
         for i in wanted
     }
-    hours: dict[int, list[float]] = defaultdict(list)
-    rows = (
-        Task.objects.filter(**{f"{group}__in": wanted})
-        .exclude(status=TaskStatus.CANCELLED)
-        .values_list(group, "status", "due_on", "created_at", "completed_at")
+    counted = Task.objects.filter(**{f"{group}__in": wanted}).exclude(status=TaskStatus.CANCELLED)
+    for row in counted.values(group).annotate(
+        n=Count("id"),
+        done=Count("id", filter=Q(status=TaskStatus.DONE)),
+        overdue=Count("id", filter=overdue_filter(day)),
+    ):
+        entry = out[row[group]]
+        entry["tasks"], entry["done"], entry["overdue"] = row["n"], row["done"], row["overdue"]
+    # Durations computed by the database: one timedelta per done task instead of two datetimes to convert.
+    durations = (
+        counted.filter(status=TaskStatus.DONE, completed_at__isnull=False)
+        .annotate(took=ExpressionWrapper(F("completed_at") - F("created_at"), output_field=DurationField()))
+        .values_list(group, "took")
     )
-    for key, status, due_on, created_at, completed_at in rows.iterator(chunk_size=5000):
-        entry = out[key]
-        entry["tasks"] += 1
-        if status == TaskStatus.DONE:
-            entry["done"] += 1
-            if completed_at is not None:
-                hours[key].append((completed_at - created_at).total_seconds() / 3600)
-        elif due_on is not None and due_on < day:
-            entry["overdue"] += 1
+    hours: dict[int, list[float]] = defaultdict(list)
+    for key, took in durations.iterator(chunk_size=5000):
+        hours[key].append(took.total_seconds() / 3600)
     for key, entry in out.items():
         if entry["tasks"]:
             entry["completion_rate"] = entry["done"] / entry["tasks"]
