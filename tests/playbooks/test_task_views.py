@@ -167,3 +167,19 @@ def test_list_and_board_queries_do_not_grow_with_the_tasks(csm, name, django_ass
     client = signed_in(csm)
     with django_assert_max_num_queries(12):
         assert client.get(reverse(name)).status_code == 200
+
+
+def test_owner_takes_back_and_manager_reassigns(csm, user_with_role):
+    assistant, manager, other = (
+        user_with_role(Role.ASSISTANT),
+        user_with_role(Role.OPS_MANAGER),
+        user_with_role(Role.CSM),
+    )
+    task = TaskFactory(owner=csm, delegated_to=assistant, delegation_note="メモ")
+    assert signed_in(assistant).post(reverse("playbooks:task_take_back", args=[task.pk])).status_code == 403
+    assert signed_in(csm).post(reverse("playbooks:task_take_back", args=[task.pk])).status_code == 302
+    task.refresh_from_db()
+    assert task.delegated_to is None and task.delegation_note == ""
+    response = signed_in(manager).post(reverse("playbooks:task_reassign", args=[task.pk]), {"owner": other.pk})
+    assert response.status_code == 302
+    assert Task.objects.get(pk=task.pk).owner == other
