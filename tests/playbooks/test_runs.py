@@ -3,11 +3,13 @@ visible, a step done once whoever asks, cancellation and the scheduler's job."""
 
 import datetime as dt
 import io
+import threading
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.db import connection
 from django_tasks_db.models import DBTaskResult
 
 from banso.core.models import AuditEntry
@@ -221,3 +223,29 @@ def test_banso_playbooks_advance_carries_out_due_steps():
     out = io.StringIO()
     call_command("playbooks", "advance", stdout=out)
     assert out.getvalue().strip() == "steps done 1, skipped 0, failed 0; runs completed 1"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_do_a_step_once():
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL (SQLite serialises writers)")
+    playbook, account = day0_email_day3_task()
+    run = runs.start_run(playbook, account, cause="test", now=START)
+    barrier = threading.Barrier(4)
+    results = []
+
+    def worker():
+        try:
+            barrier.wait()
+            results.append(runs.advance_run(run.pk, START))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(1 for r in results if r is not None) == 1 and len(results) == 4
+    assert RunStep.objects.filter(run=run).count() == 1
+    assert OutboxMessage.objects.filter(run=run).count() == 1
