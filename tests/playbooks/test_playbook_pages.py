@@ -163,7 +163,9 @@ def test_account_card_lists_runs_and_starts_a_manual_playbook(client_as):
     RunFactory(account=account, started_at=timezone.now() - dt.timedelta(days=40))
     client = client_as(Role.CSM)
     page = client.get(reverse("accounts:detail", args=[account.pk])).content.decode()
-    assert 'id="playbooks-card"' in page and 'id="start-playbook"' in page and "手動オンボーディング" in page
+    assert 'id="playbooks-card"' in page and 'id="account-runs"' in page
+    form = client.get(reverse("playbooks:playbook_start_form", args=[account.pk])).content.decode()
+    assert 'id="start-playbook"' in form and "手動オンボーディング" in form
 
     response = client.post(reverse("playbooks:playbook_start"), {"playbook": manual.pk, "account_id": account.pk})
     run = PlaybookRun.objects.get(playbook=manual)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("playbooks/<int:pk>/edit/", views.playbook_edit, name="playbook_edit"),
     path("playbooks/<int:pk>/steps/", views.step_add, name="step_add"),
     path("playbooks/start/", views.playbook_start, name="playbook_start"),
+    path("playbooks/start/<int:account_id>/", views.playbook_start_form, name="playbook_start_form"),
     path("playbooks/steps/<int:pk>/", views.step_edit, name="step_edit"),
     path("playbooks/steps/<int:pk>/move/", views.step_move, name="step_move"),
     path("playbooks/steps/<int:pk>/delete/", views.step_delete, name="step_delete"),

@@ -32,6 +32,7 @@ from .models import (
     StepAction,
     TaskTemplate,
 )
+from .playbook_panels import manual_playbooks
 
 RECENT_RUNS = 50
 
@@ -236,6 +237,13 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("Run cancelled."))
     return redirect("playbooks:run", run.pk)
+
+
+@requires(Capability.WORK_TASKS)
+def playbook_start_form(request: HttpRequest, account_id: int) -> HttpResponse:
+    """htmx: the Account 360 card's start form, loaded when the user opens it."""
+    account = get_object_or_404(Account, pk=account_id)
+    return render(request, "playbooks/_account_start_form.html", {"account": account, "manual": manual_playbooks()})
 
 
 @requires(Capability.WORK_TASKS)
