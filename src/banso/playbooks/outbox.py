@@ -49,7 +49,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -462,8 +462,20 @@ def _deliver_one(
         return
     # Right after the receiver accepted it, in its own transaction: see the module docstring.
     with transaction.atomic():
+        _relaxed_commit()
         OutboxMessage.objects.filter(pk=row.pk).update(status=MessageStatus.SENT, sent_at=clock(), lease_until=None)
     result.sent += 1
+
+
+def _relaxed_commit() -> None:
+    """On PostgreSQL, do not wait for the WAL flush when marking a message sent (half the time per message).
+
+    Only a crash of the database server itself can lose such a commit, and then the row is back in `sending`
+    and requeued in doubt with the same Message-ID: the guarantee of the module docstring still holds. A
+    worker killed after the commit returned loses nothing: the server has the commit."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def _record_failure(
