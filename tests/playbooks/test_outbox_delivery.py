@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from banso.playbooks import outbox
@@ -278,3 +278,26 @@ def test_the_scheduler_queues_one_delivery_task_while_mail_waits_and_the_task_de
     deliver_outbox.call()
     message.refresh_from_db()
     assert message.status == MessageStatus.SENT and smtp.message_ids == [message.message_id]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="several workers share the queue on PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_several_workers_at_once_share_the_queue_without_sending_anything_twice(smtp):  # noqa: F811
+    queued = {outbox.enqueue_email(f"u{i}@kyaku.example.jp", "件名", "本文").message_id for i in range(300)}
+    claimed: list[int] = []
+
+    def work() -> None:
+        try:
+            while (result := outbox.deliver_due(batch=10)).claimed:
+                claimed.append(result.claimed)
+        finally:
+            connections.close_all()
+
+    workers = [threading.Thread(target=work) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert sum(claimed) == 300
+    assert sorted(smtp.message_ids) == sorted(queued) and smtp.duplicates() == {}
+    assert set(OutboxMessage.objects.values_list("status", flat=True)) == {MessageStatus.SENT}
