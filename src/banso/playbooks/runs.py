@@ -59,8 +59,14 @@ def due_after(moment: dt.datetime, step: Step) -> dt.datetime:
     return moment + dt.timedelta(days=step.wait_days)
 
 
-def _step_at_or_after(playbook_id: int, position: int) -> Step | None:
-    return Step.objects.filter(playbook_id=playbook_id, position__gte=position).order_by("position").first()
+def _step_at_or_after(playbook_id: int, position: int, steps: dict[int, list[Step]] | None = None) -> Step | None:
+    """The playbook's first step at `position` or later; `steps` caches each playbook's steps for one call
+    of advance_due (a playbook edited meanwhile is read afresh on the next call)."""
+    if steps is None:
+        return Step.objects.filter(playbook_id=playbook_id, position__gte=position).order_by("position").first()
+    if playbook_id not in steps:
+        steps[playbook_id] = list(Step.objects.filter(playbook_id=playbook_id).order_by("position"))
+    return next((step for step in steps[playbook_id] if step.position >= position), None)
 
 
 # Starting and cancelling -----------------------------------------------------------------------------
@@ -169,18 +175,19 @@ class AdvanceCounts:
         return {"done": self.done, "skipped": self.skipped, "failed": self.failed, "completed": self.completed}
 
 
-def advance_run(run_id: int, now: dt.datetime) -> RunStep | None:
+def advance_run(run_id: int, now: dt.datetime, steps: dict[int, list[Step]] | None = None) -> RunStep | None:
     """Carry out the due step of one run, if it is still due (another worker may have done it). The step's
     own writes roll back when it fails; the failure is recorded and the run stops as failed."""
     with transaction.atomic():
         run = (
-            PlaybookRun.objects.select_for_update(skip_locked=True)
+            PlaybookRun.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("account__owner", "playbook")
             .filter(pk=run_id, status=PlaybookRunStatus.ACTIVE, next_due_at__lte=now)
             .first()
         )
         if run is None:
             return None
-        step = _step_at_or_after(run.playbook_id, run.next_position)
+        step = _step_at_or_after(run.playbook_id, run.next_position, steps)
         if step is None:  # the playbook lost its remaining steps since the last one ran
             _finish(run, PlaybookRunStatus.COMPLETED, now)
             return None
@@ -203,7 +210,7 @@ def advance_run(run_id: int, now: dt.datetime) -> RunStep | None:
         if record.outcome == StepOutcome.FAILED:
             _finish(run, PlaybookRunStatus.FAILED, now)
             return record
-        following = _step_at_or_after(run.playbook_id, step.position + 1)
+        following = _step_at_or_after(run.playbook_id, step.position + 1, steps)
         if following is None:
             _finish(run, PlaybookRunStatus.COMPLETED, now)
         else:
@@ -225,6 +232,7 @@ def advance_due(now: dt.datetime | None = None, *, limit: int | None = None) -> 
     in the same call). Returns counts of steps done, skipped and failed, and runs completed."""
     now = now or timezone.now()
     counts = AdvanceCounts()
+    steps: dict[int, list[Step]] = {}
     pending = list(
         PlaybookRun.objects.filter(status=PlaybookRunStatus.ACTIVE, next_due_at__lte=now)
         .order_by("next_due_at", "id")
@@ -233,14 +241,14 @@ def advance_due(now: dt.datetime | None = None, *, limit: int | None = None) -> 
     while pending:
         again = []
         for run_id in pending:
-            record = advance_run(run_id, now)
+            record = advance_run(run_id, now, steps)
             if record is None:
                 continue
             setattr(counts, record.outcome, getattr(counts, record.outcome) + 1)
-            status = PlaybookRun.objects.values_list("status", "next_due_at").get(pk=run_id)
-            if status[0] == PlaybookRunStatus.COMPLETED:
+            run = record.run  # as advance_run left it
+            if run.status == PlaybookRunStatus.COMPLETED:
                 counts.completed += 1
-            elif status[0] == PlaybookRunStatus.ACTIVE and status[1] is not None and status[1] <= now:
+            elif run.status == PlaybookRunStatus.ACTIVE and run.next_due_at is not None and run.next_due_at <= now:
                 again.append(run_id)
         pending = again
     return counts.as_dict()

@@ -6,11 +6,12 @@ holds plain dicts (never model instances), so a template cannot reach related ro
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.template import Context, Engine, TemplateSyntaxError
+from django.template import Context, Engine, Template, TemplateSyntaxError
 from django.template.base import FilterExpression, TextNode, Variable, VariableNode
 from django.template.defaulttags import CommentNode, FirstOfNode, ForNode, IfNode, WithNode
 from django.utils.translation import gettext as _
@@ -206,5 +207,11 @@ def sample_context() -> dict[str, Any]:
     }
 
 
+@lru_cache(maxsize=256)
+def _compiled(text: str) -> Template:
+    """Templates are parsed once per process: a run's steps render the same few texts for many accounts."""
+    return ENGINE.from_string(text)
+
+
 def render(text: str, context: dict[str, Any]) -> str:
-    return ENGINE.from_string(text).render(Context(context))
+    return _compiled(text).render(Context(context))
