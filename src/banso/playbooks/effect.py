@@ -73,58 +73,54 @@ def newcombe(a: Group, b: Group) -> tuple[float, float] | None:
     return lower, upper
 
 
-def _outcomes(accounts: Q, start: dt.date, end: dt.date, exclude: set[int]) -> dict[int, tuple[dt.date, bool]]:
-    """(decided on, renewed?) per account matching `accounts` (a Q on `account__`): the first decided
-    renewal record in the window; accounts without one, their first renewed or churned contract."""
-    out: dict[int, tuple[dt.date, bool]] = {}
+Outcome = tuple[dt.date, bool, tuple[str, str]]  # decided on, renewed?, the account's (kind, tier)
+
+
+def _outcomes(accounts: Q, start: dt.date, end: dt.date) -> dict[int, Outcome]:
+    """Per account matching `accounts` (a Q on `account__`): the first decided renewal record in the window;
+    for accounts without one, their first renewed or churned contract in it. Subqueries, not id lists, so
+    a playbook that ran on 100,000 accounts stays one query each."""
+    out: dict[int, Outcome] = {}
     renewals = Renewal.objects.filter(
         accounts, renewal_date__range=(start, end), stage__in=(*WON_STAGES, RenewalStage.CHURNED)
-    ).exclude(account_id__in=exclude)
-    for account_id, day, stage in renewals.order_by("renewal_date", "id").values_list(
-        "account_id", "renewal_date", "stage"
-    ):
-        out.setdefault(account_id, (day, stage in WON_STAGES))
-    from_contracts: dict[int, tuple[dt.date, bool]] = {}
-    contracts = Contract.objects.filter(accounts, status__in=(ContractStatus.RENEWED, ContractStatus.CHURNED)).exclude(
-        account_id__in=exclude
     )
-    for account_id, status, renewal_date, churned_on in contracts.values_list(
-        "account_id", "status", "renewal_date", "churned_on"
+    for account_id, day, stage, kind, tier in renewals.order_by("renewal_date", "id").values_list(
+        "account_id", "renewal_date", "stage", "account__kind", "account__tier"
+    ):
+        out.setdefault(account_id, (day, stage in WON_STAGES, (kind, tier)))
+    from_contracts: dict[int, Outcome] = {}
+    contracts = Contract.objects.filter(accounts, status__in=(ContractStatus.RENEWED, ContractStatus.CHURNED))
+    for account_id, status, renewal_date, churned_on, kind, tier in contracts.values_list(
+        "account_id", "status", "renewal_date", "churned_on", "account__kind", "account__tier"
     ):
         decided: dt.date | None = churned_on if status == ContractStatus.CHURNED else renewal_date
         if account_id in out or decided is None or not start <= decided <= end:
             continue
         previous = from_contracts.get(account_id)
         if previous is None or decided < previous[0]:
-            from_contracts[account_id] = (decided, status == ContractStatus.RENEWED)
+            from_contracts[account_id] = (decided, status == ContractStatus.RENEWED, (kind, tier))
     return out | from_contracts
 
 
 def playbook_effect(playbook: Playbook, today: dt.date | None = None) -> Effect:
     today = today or timezone.localdate()
-    bounds = PlaybookRun.objects.filter(playbook=playbook).aggregate(first=Min("started_at"), last=Max("started_at"))
+    runs = PlaybookRun.objects.filter(playbook=playbook)
+    bounds = runs.aggregate(first=Min("started_at"), last=Max("started_at"))
     empty = Group(0, 0)
     if bounds["first"] is None:
         return Effect(None, None, empty, empty, None, None, True)
     start = timezone.localtime(bounds["first"]).date()
     end = min(today, timezone.localtime(bounds["last"]).date() + HORIZON)
     started: dict[int, dt.date] = {}
-    for account_id, at in (
-        PlaybookRun.objects.filter(playbook=playbook).order_by("started_at").values_list("account_id", "started_at")
-    ):
+    for account_id, at in runs.order_by("started_at").values_list("account_id", "started_at"):
         started.setdefault(account_id, timezone.localtime(at).date())
-    treated_out = _outcomes(Q(account_id__in=list(started)), start, end, set())
-    treated = [renewed for account_id, (day, renewed) in treated_out.items() if day >= started[account_id]]
-    shape = set(Account.objects.filter(pk__in=list(started)).values_list("kind", "tier").distinct())
-    control_out = _outcomes(
-        Q(account__kind__in={k for k, _t in shape}, account__tier__in={t for _k, t in shape}),
-        start,
-        end,
-        set(started),
-    )
-    rows = Account.objects.filter(pk__in=list(control_out)).values_list("pk", "kind", "tier")
-    pairs = {pk: (kind, tier) for pk, kind, tier in rows}
-    control = [renewed for pk, (_day, renewed) in control_out.items() if pairs.get(pk) in shape]
+    went_through = Q(account_id__in=runs.values("account_id"))
+    treated_out = _outcomes(went_through, start, end)
+    treated = [renewed for account_id, (day, renewed, _s) in treated_out.items() if day >= started[account_id]]
+    shape = set(Account.objects.filter(pk__in=runs.values("account_id")).values_list("kind", "tier").distinct())
+    comparable = Q(account__kind__in={k for k, _t in shape}, account__tier__in={t for _k, t in shape})
+    control_out = _outcomes(comparable & ~went_through, start, end)
+    control = [renewed for _day, renewed, pair in control_out.values() if pair in shape]
     a, b = Group(len(treated), sum(treated)), Group(len(control), sum(control))
     difference = a.rate - b.rate if a.rate is not None and b.rate is not None else None
     return Effect(start, end, a, b, difference, newcombe(a, b), min(a.decided, b.decided) < MIN_GROUP)
