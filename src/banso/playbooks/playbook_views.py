@@ -112,6 +112,10 @@ def _summary(step: Step, task_names: dict[Any, str], email_names: dict[Any, str]
     return f"{params.get('field')} = {params.get('value')}"
 
 
+def _plain(value: Any) -> str:
+    return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
 def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
@@ -154,6 +158,8 @@ def playbook_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "playbook": playbook,
         "steps": _step_rows(playbook),
+        "trigger_settings": ", ".join(f"{k}={_plain(v)}" for k, v in (playbook.trigger_params or {}).items()),
+        "conditions": [f"{c.get('field')} {c.get('op')} {_plain(c.get('value'))}" for c in playbook.conditions or []],
         "runs": recent,
         "counts": [(status.label, counts.get(status.value, 0)) for status in PlaybookRunStatus],
         "effect": found,
