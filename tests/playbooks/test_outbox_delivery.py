@@ -174,7 +174,7 @@ def test_tech_touch_mail_carries_a_one_click_unsubscribe_and_is_suppressed_after
 # Crashes and stops ---------------------------------------------------------------------------------------------
 
 
-def test_rows_left_sending_by_a_dead_worker_are_requeued_as_in_doubt_with_the_same_message_id(smtp):  # noqa: F811
+def test_a_mail_whose_worker_died_before_handing_it_over_is_sent_again_once(smtp):  # noqa: F811
     message = outbox.enqueue_email("tanaka@kyaku.example.jp", "件名", "本文")
     now = timezone.now()
     claimed = outbox.claim(10, now, dt.timedelta(minutes=5))  # the worker dies right after claiming
@@ -185,18 +185,37 @@ def test_rows_left_sending_by_a_dead_worker_are_requeued_as_in_doubt_with_the_sa
 
     message.refresh_from_db()
     assert (result.in_doubt, result.sent) == (1, 1)
-    assert message.status == MessageStatus.SENT and outbox.is_in_doubt(message)
+    assert message.status == MessageStatus.SENT and not outbox.is_unconfirmed(message)
     assert smtp.message_ids == [message.message_id]
 
 
-def test_a_stopping_worker_gives_the_rest_of_its_batch_back_untried(smtp):  # noqa: F811
-    for i in range(3):
-        outbox.enqueue_email(f"u{i}@kyaku.example.jp", "件名", "本文")
-    answers = iter([False, False, True])
-    result = outbox.deliver_due(stop=lambda: next(answers))
-    assert (result.sent, result.released) == (2, 1)
-    rest = OutboxMessage.objects.get(status=MessageStatus.QUEUED)
-    assert rest.attempts == 0 and rest.lease_until is None and len(smtp.messages) == 2
+def test_a_mail_handed_over_before_its_worker_died_counts_as_sent_unconfirmed_and_is_never_resent(smtp):  # noqa: F811
+    message = outbox.enqueue_email("tanaka@kyaku.example.jp", "件名", "本文")
+    now = timezone.now()
+    outbox.claim(10, now, dt.timedelta(minutes=5))
+    OutboxMessage.objects.filter(pk=message.pk).update(sent_at=now)  # died after the hand-over commit
+
+    result = outbox.deliver_due(now=now + dt.timedelta(minutes=6))
+
+    message.refresh_from_db()
+    assert (result.in_doubt, result.claimed) == (1, 0)
+    assert message.status == MessageStatus.SENT and outbox.is_unconfirmed(message)
+    assert smtp.message_ids == []  # this test never sent it; the outbox does not send it again either
+
+
+def test_the_hand_over_is_committed_before_the_server_has_the_whole_mail(smtp):  # noqa: F811
+    message = outbox.enqueue_email("tanaka@kyaku.example.jp", "件名", "本文")
+    seen_at_hand_over: list[tuple[list[str], object]] = []
+    courier = outbox.Courier()
+    try:
+        courier.send_email(
+            outbox.build_email(message),
+            lambda: seen_at_hand_over.append((list(smtp.message_ids), OutboxMessage.objects.get(pk=message.pk))),
+        )
+    finally:
+        courier.close()
+    assert seen_at_hand_over and seen_at_hand_over[0][0] == []  # the server had not accepted it yet
+    assert smtp.message_ids == [message.message_id]  # and did after the final "."
 
 
 # Webhooks ------------------------------------------------------------------------------------------------------
@@ -301,3 +320,15 @@ def test_several_workers_at_once_share_the_queue_without_sending_anything_twice(
     assert sum(claimed) == 300
     assert sorted(smtp.message_ids) == sorted(queued) and smtp.duplicates() == {}
     assert set(OutboxMessage.objects.values_list("status", flat=True)) == {MessageStatus.SENT}
+
+
+def test_a_webhook_post_whose_worker_died_is_requeued_in_doubt_with_the_same_delivery_id(receiver):
+    _FlakyReceiver.status_for = {"/ok": 200}
+    message = outbox.enqueue_webhook(f"{receiver}/ok", {"text": "こんにちは"})
+    now = timezone.now()
+    outbox.claim(10, now, dt.timedelta(minutes=5))  # the worker dies right after claiming
+    result = outbox.deliver_due(now=now + dt.timedelta(minutes=6))
+    message.refresh_from_db()
+    assert (result.in_doubt, result.sent) == (1, 1)
+    assert message.status == MessageStatus.SENT and outbox.is_in_doubt(message)
+    assert [delivery for delivery, _body in _FlakyReceiver.received] == [str(message.pk)]

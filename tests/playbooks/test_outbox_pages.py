@@ -64,11 +64,18 @@ def test_a_message_page_shows_its_delivery_and_retry_now_is_audited(client_as):
     assert client_as(Role.VIEWER).post(reverse("playbooks:outbox_retry", args=[message.pk])).status_code == 403
 
 
-def test_an_in_doubt_message_says_so_on_its_page(client_as):
-    message = outbox.enqueue_email("tanaka@kyaku.example.jp", "件名", "本文")
-    OutboxMessage.objects.filter(pk=message.pk).update(last_error=f"{outbox.IN_DOUBT}: the worker stopped")
-    page = client_as(Role.ADMIN).get(reverse("playbooks:outbox_message", args=[message.pk])).content.decode()
-    assert "二重送信の可能性" in page
+def test_an_in_doubt_webhook_post_and_an_unconfirmed_mail_say_so_on_their_pages(client_as):
+    post = outbox.enqueue_webhook("https://hooks.example.jp/x", {"text": "t"})
+    mail = outbox.enqueue_email("tanaka@kyaku.example.jp", "件名", "本文")
+    OutboxMessage.objects.filter(pk=post.pk).update(last_error=f"{outbox.IN_DOUBT}: the worker stopped")
+    OutboxMessage.objects.filter(pk=mail.pk).update(
+        status=MessageStatus.SENT, last_error=f"{outbox.UNCONFIRMED}: the worker stopped"
+    )
+    admin = client_as(Role.ADMIN)
+    post_page = admin.get(reverse("playbooks:outbox_message", args=[post.pk])).content.decode()
+    mail_page = admin.get(reverse("playbooks:outbox_message", args=[mail.pk])).content.decode()
+    assert "同じ配信 ID で再送" in post_page and "受領確認を記録する前" not in post_page
+    assert "受領確認を記録する前" in mail_page and "同じ配信 ID で再送" not in mail_page
 
 
 def test_the_api_lists_reads_and_retries_messages_for_ops_managers_only(api_as):

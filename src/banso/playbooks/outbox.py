@@ -15,14 +15,21 @@ hours); after MAX_ATTEMPTS attempts, or at once on a permanent refusal (SMTP 5xx
 429), the row is `failed`: kept, visible on the outbox page, retryable by hand. Unsubscribable mail to an
 address that unsubscribed becomes `suppressed`, also kept.
 
-What "sent once" can and cannot mean. A worker killed between the SMTP server's "250 OK" and our commit
-leaves a row in `sending` whose mail was in fact delivered; no sender can know that without the receiver's
-help (SMTP has no two-phase commit). Rows whose lease expired are therefore requeued as *in doubt*
-(`last_error` says so) and sent again with the *same* Message-ID, so mail clients and receivers that
-de-duplicate by Message-ID (as most do) see one message; webhook receivers get the same
-`X-Banso-Delivery` id for the same purpose. Delivery is at-least-once, and a duplicate can only be a
-message the outbox recorded as in doubt. The window is kept as small as one commit per message; marking
-rows sent *before* sending would instead lose mail silently when the worker dies.
+What "sent once" means. SMTP has no two-phase commit, but it has a point of no return: the server keeps a
+message only when it reads the final "." of the DATA phase, and discards it if the connection drops before.
+So an email is sent in two halves. The envelope and the whole body go first; then, in one commit, the row is
+marked *handed over* (`sent_at` set while still `sending`); only then does the final "." go out, and the
+server's "250 OK" turns the row `sent` (folded into the next message's commit). A worker killed at any point
+leaves either a row not handed over, whose mail the server discarded, sent again safely; or a row handed
+over, whose "." was already written to the socket (the kernel delivers it after the process dies), recorded
+as `sent` and flagged *unconfirmed* on the outbox page, never sent again. Mail is therefore sent at most once
+and never dropped silently; the only message that can be missing is one whose worker died in the few
+microseconds between the commit returning and the "." being written, and it is flagged, not hidden. The
+Message-ID, fixed at enqueue, is the same on every attempt as well.
+
+Webhooks have no such point of no return: a row left `sending` by a dead worker is requeued *in doubt*
+(`last_error` says so) and posted again with the same `X-Banso-Delivery` id, so the receiver can recognise a
+copy; webhook delivery is at-least-once.
 
 Scheduling. The loop is the way to deliver within seconds. `register()` also adds a scheduler job that,
 once a minute, queues a background task to deliver what is due when messages are waiting and no such task
@@ -36,7 +43,9 @@ import contextlib
 import datetime as dt
 import logging
 import random
+import re
 import smtplib
+import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +58,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.message import sanitize_address
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 from django.urls import reverse
@@ -76,6 +86,7 @@ SMTP_TIMEOUT = 30.0
 WEBHOOK_TIMEOUT = 10.0
 DRAIN_BUDGET = dt.timedelta(minutes=5)
 IN_DOUBT = "in doubt"
+UNCONFIRMED = "unconfirmed"
 UNSUBSCRIBE_SALT = "banso.playbooks.unsubscribe"
 DELIVERY_HEADER = "X-Banso-Delivery"
 TRANSIENT_HTTP = frozenset({408, 429})
@@ -242,6 +253,46 @@ class _Refused(Exception):
         self.permanent = permanent
 
 
+def _smtp_send(session: smtplib.SMTP, message: EmailMultiAlternatives, handed_over: Callable[[], None]) -> None:
+    """smtplib's sendmail with the final "." held back until `handed_over()` has committed.
+
+    Addresses and bytes are prepared as Django's SMTP backend prepares them."""
+    encoding = message.encoding or settings.DEFAULT_CHARSET
+    sender = sanitize_address(message.from_email, encoding)
+    recipients = [sanitize_address(address, encoding) for address in message.recipients()]
+    data = message.message().as_bytes(linesep="\r\n")
+    session.ehlo_or_helo_if_needed()
+    if session.sock is not None:
+        # The final "." goes out as its own small write after the body: without this, Nagle's algorithm holds
+        # it until the server's delayed ACK of the body (40 ms per message on Linux).
+        session.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    code, reply = session.mail(sender)
+    if code != 250:
+        session.rset()
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    refused = {}
+    for recipient in recipients:
+        code, reply = session.rcpt(recipient)
+        if code not in (250, 251):
+            refused[recipient] = (code, reply)
+    if len(refused) == len(recipients):
+        session.rset()
+        raise smtplib.SMTPRecipientsRefused(refused)
+    code, reply = session.docmd("data")
+    if code != 354:
+        session.rset()
+        raise smtplib.SMTPDataError(code, reply)
+    body = re.sub(rb"(?m)^\.", b"..", data)  # dot-stuffing (RFC 5321 4.5.2)
+    if not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    session.send(body)
+    handed_over()
+    session.send(b".\r\n")
+    code, reply = session.getreply()
+    if code != 250:
+        raise smtplib.SMTPDataError(code, reply)
+
+
 class Courier:
     """One SMTP connection and one HTTP client, opened on first use and reused for every message.
 
@@ -256,7 +307,8 @@ class Courier:
         self._http = http
         self._own_http = http is None
 
-    def send_email(self, message: EmailMultiAlternatives) -> None:
+    def send_email(self, message: EmailMultiAlternatives, handed_over: Callable[[], None]) -> None:
+        """Send one mail; `handed_over()` is called (and must commit) just before the final "." goes out."""
         if self._smtp is None:
             self._smtp = get_connection(fail_silently=False, timeout=SMTP_TIMEOUT)
         if self.unreachable is not None:
@@ -269,7 +321,12 @@ class Courier:
                 raise _Refused(self.unreachable) from exc
             self._smtp_open = True
         try:
-            self._smtp.send_messages([message])
+            session = getattr(self._smtp, "connection", None)
+            if isinstance(session, smtplib.SMTP):
+                _smtp_send(session, message, handed_over)
+            else:  # a non-SMTP backend (console, locmem, a provider's API): no "." to hold back
+                handed_over()
+                self._smtp.send_messages([message])
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _text in exc.recipients.values()]
             raise _Refused(f"SMTP refused the recipient: {exc.recipients}", permanent=min(codes) >= 500) from exc
@@ -321,18 +378,38 @@ def backoff(attempts: int, rng: random.Random | None = None) -> dt.timedelta:
 
 
 def recover_in_doubt(now: dt.datetime | None = None) -> int:
-    """Requeue rows left `sending` by a worker that died (lease expired): see the module docstring."""
+    """Settle rows left `sending` by a worker that died (lease expired): see the module docstring.
+
+    A mail handed over (`sent_at` set) is `sent`, flagged unconfirmed, never sent again; a mail not handed
+    over was discarded by the server and is sent again; a webhook post is requeued in doubt."""
     now = now or timezone.now()
     stale = OutboxMessage.objects.filter(status=MessageStatus.SENDING, lease_until__lt=now)
-    error = f"{IN_DOUBT}: the worker stopped while delivering this message; it is sent again with the same id"
+    unconfirmed = f"{UNCONFIRMED}: the worker stopped after handing this message to the mail server"
+    interrupted = "the worker stopped before handing this message to the mail server; it is sent again"
+    in_doubt = f"{IN_DOUBT}: the worker stopped while delivering this message; it is sent again with the same id"
     with transaction.atomic():
-        gave_up = stale.filter(attempts__gte=MAX_ATTEMPTS).update(
-            status=MessageStatus.FAILED, lease_until=None, last_error=error
+        handed_over = stale.filter(kind=MessageKind.EMAIL, sent_at__isnull=False).update(
+            status=MessageStatus.SENT, lease_until=None, last_error=unconfirmed
         )
-        requeued = stale.update(status=MessageStatus.RETRYING, lease_until=None, next_attempt_at=now, last_error=error)
-    if gave_up or requeued:
-        logger.warning("%s in-doubt message(s) requeued, %s given up (lease expired)", requeued, gave_up)
-    return gave_up + requeued
+        gave_up = stale.filter(attempts__gte=MAX_ATTEMPTS).update(
+            status=MessageStatus.FAILED, lease_until=None, last_error=interrupted
+        )
+        resent = stale.filter(kind=MessageKind.EMAIL).update(
+            status=MessageStatus.RETRYING, lease_until=None, next_attempt_at=now, last_error=interrupted
+        )
+        requeued = stale.update(
+            status=MessageStatus.RETRYING, lease_until=None, next_attempt_at=now, last_error=in_doubt
+        )
+    if handed_over or gave_up or resent or requeued:
+        logger.warning(
+            "after a stopped worker: %s mail(s) handed over marked sent (unconfirmed), %s resent, "
+            "%s in-doubt webhook post(s) requeued, %s given up",
+            handed_over,
+            resent,
+            requeued,
+            gave_up,
+        )
+    return handed_over + gave_up + resent + requeued
 
 
 def claim(batch: int, now: dt.datetime, lease: dt.timedelta = DEFAULT_LEASE) -> list[OutboxMessage]:
@@ -411,6 +488,7 @@ def deliver_due(
     own_courier = courier is None
     courier = courier or Courier()
     courier.unreachable = None
+    confirmed = _Confirmations(clock, result)
     try:
         rows = _suppress_unsubscribed(rows, clock(), result)
         for index, row in enumerate(rows):
@@ -420,8 +498,9 @@ def deliver_due(
             if time.monotonic() - claimed_at > lease.total_seconds() / 2:
                 _renew([r.pk for r in rows[index:]], clock() + lease)
                 claimed_at = time.monotonic()
-            _deliver_one(row, courier, clock, result, rng)
+            _deliver_one(row, courier, confirmed, clock, result, rng)
     finally:
+        confirmed.flush()
         if own_courier:
             courier.close()
     return result
@@ -445,34 +524,71 @@ def _suppress_unsubscribed(rows: list[OutboxMessage], now: dt.datetime, result: 
     return [r for r in rows if r.pk not in suppressed]
 
 
+class _Confirmations:
+    """Messages the receiver accepted whose `sent` is not committed yet: folded into the next commit (the
+    next mail's hand-over), so a message costs one commit. Until then a row is `sending` with `sent_at` set,
+    which `recover_in_doubt` also reads as sent."""
+
+    def __init__(self, clock: Callable[[], dt.datetime], result: DeliveryResult) -> None:
+        self.clock = clock
+        self.result = result
+        self.pending: list[int] = []
+
+    def accepted(self, row: OutboxMessage) -> None:
+        self.pending.append(row.pk)
+        self.result.sent += 1
+
+    def _write(self) -> None:
+        if self.pending:
+            OutboxMessage.objects.filter(id__in=self.pending).update(status=MessageStatus.SENT, lease_until=None)
+            self.pending = []
+
+    def hand_over(self, row: OutboxMessage) -> None:
+        """Commit, before the final ".", that `row` is being handed to the mail server (and the accepted)."""
+        with transaction.atomic():
+            _relaxed_commit()
+            self._write()
+            OutboxMessage.objects.filter(pk=row.pk).update(sent_at=self.clock())
+
+    def flush(self) -> None:
+        with transaction.atomic():
+            _relaxed_commit()
+            self._write()
+
+
 def _deliver_one(
     row: OutboxMessage,
     courier: Courier,
+    confirmed: _Confirmations,
     clock: Callable[[], dt.datetime],
     result: DeliveryResult,
     rng: random.Random | None,
 ) -> None:
     try:
         if row.kind == MessageKind.EMAIL:
-            courier.send_email(build_email(row))
+            courier.send_email(build_email(row), lambda: confirmed.hand_over(row))
         else:
             courier.post(row)
+            with transaction.atomic():  # right after the receiver accepted it: see the module docstring
+                _relaxed_commit()
+                OutboxMessage.objects.filter(pk=row.pk).update(
+                    status=MessageStatus.SENT, sent_at=clock(), lease_until=None
+                )
+            result.sent += 1
+            return
     except _Refused as exc:
+        confirmed.flush()
         _record_failure(row, str(exc), exc.permanent, clock(), result, rng)
         return
-    # Right after the receiver accepted it, in its own transaction: see the module docstring.
-    with transaction.atomic():
-        _relaxed_commit()
-        OutboxMessage.objects.filter(pk=row.pk).update(status=MessageStatus.SENT, sent_at=clock(), lease_until=None)
-    result.sent += 1
+    confirmed.accepted(row)
 
 
 def _relaxed_commit() -> None:
-    """On PostgreSQL, do not wait for the WAL flush when marking a message sent (half the time per message).
+    """On PostgreSQL, do not wait for the WAL flush for the hand-over and `sent` marks (half the time per message).
 
-    Only a crash of the database server itself can lose such a commit, and then the row is back in `sending`
-    and requeued in doubt with the same Message-ID: the guarantee of the module docstring still holds. A
-    worker killed after the commit returned loses nothing: the server has the commit."""
+    A worker killed after the commit returned loses nothing: the database server has the commit. Only a crash
+    of the database server itself can lose it; the row is then back in `sending` without its hand-over, and
+    the mail is sent a second time, with the same Message-ID."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
@@ -495,7 +611,9 @@ def _record_failure(
         update = {"status": MessageStatus.RETRYING, "next_attempt_at": now + backoff(row.attempts, rng)}
         result.retrying += 1
     with transaction.atomic():
-        OutboxMessage.objects.filter(pk=row.pk).update(lease_until=None, last_error=error[:2000], **update)
+        OutboxMessage.objects.filter(pk=row.pk).update(
+            lease_until=None, sent_at=None, last_error=error[:2000], **update
+        )
 
 
 # Reading and retrying by hand ------------------------------------------------------------------------------
@@ -526,6 +644,10 @@ def sources() -> list[str]:
 
 def is_in_doubt(message: OutboxMessage) -> bool:
     return message.last_error.startswith(IN_DOUBT)
+
+
+def is_unconfirmed(message: OutboxMessage) -> bool:
+    return message.last_error.startswith(UNCONFIRMED)
 
 
 AUDITED = ["status", "next_attempt_at", "attempts"]

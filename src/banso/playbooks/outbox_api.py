@@ -40,12 +40,17 @@ class OutboxMessageOut(Schema):
     next_attempt_at: dt.datetime
     last_error: str
     in_doubt: bool
+    unconfirmed: bool
     created_at: dt.datetime
     sent_at: dt.datetime | None
 
     @staticmethod
     def resolve_in_doubt(obj: OutboxMessage) -> bool:
         return outbox.is_in_doubt(obj)
+
+    @staticmethod
+    def resolve_unconfirmed(obj: OutboxMessage) -> bool:
+        return outbox.is_unconfirmed(obj)
 
 
 class OutboxPageOut(Schema):

@@ -61,6 +61,7 @@ def outbox_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "message": message,
         "in_doubt": outbox.is_in_doubt(message),
+        "unconfirmed": outbox.is_unconfirmed(message),
         "can_retry": message.status in outbox.RETRYABLE_BY_HAND,
         "max_attempts": outbox.MAX_ATTEMPTS,
     }
