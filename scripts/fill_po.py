@@ -1,16 +1,31 @@
 """Fill empty msgstr entries of a .po file from a {msgid: translation} JSON file (translators' helper).
 
 Usage: python scripts/fill_po.py path/to/django.po translations.json
-Prints the msgids still untranslated, so a catalogue can be checked for completeness.
+Keys are the msgid, or "context\\u0004msgid" for a pgettext entry (a plain msgid key is the fallback).
+A plural entry takes the translation of its singular msgid (or of its plural) for msgstr[0]: Japanese has
+one plural form. Prints the msgids still untranslated, so a catalogue can be checked for completeness.
 """
 
 import json
 import re
 import sys
 
+_ENTRY = re.compile(
+    r'(?:^msgctxt (?P<ctx>(?:".*"\n?)+))?^msgid (?P<id>(?:".*"\n?)+)'
+    r'(?:^msgid_plural (?P<plural>(?:".*"\n?)+))?^msgstr(?:\[0\])? (?P<str>(?:".*"\n?)+)',
+    re.M,
+)
 
-def _unquote(lines: list[str]) -> str:
-    return "".join(json.loads(line) for line in lines)
+
+def _unquote(lines: str | None) -> str:
+    return "".join(json.loads(line) for line in re.findall(r'".*"', lines or ""))
+
+
+def _lookup(translations: dict[str, str], ctx: str, msgid: str, plural: str) -> str | None:
+    for key in (f"{ctx}\x04{msgid}" if ctx else None, f"{ctx}\x04{plural}" if ctx and plural else None, msgid, plural):
+        if key and key in translations:
+            return translations[key]
+    return None
 
 
 def fill(po_path: str, translations: dict[str, str]) -> list[str]:
@@ -20,21 +35,22 @@ def fill(po_path: str, translations: dict[str, str]) -> list[str]:
     missing = []
     out = []
     for block in blocks:
-        m = re.search(r'^msgid ((?:".*"\n?)+)^msgstr ((?:".*"\n?)+)', block + "\n", re.M)
-        if not m or "msgid_plural" in block:
+        m = _ENTRY.search(block + "\n")
+        if not m:
             out.append(block)
             continue
-        msgid = _unquote(re.findall(r'".*"', m.group(1)))
-        msgstr = _unquote(re.findall(r'".*"', m.group(2)))
+        ctx, msgid, plural = _unquote(m.group("ctx")), _unquote(m.group("id")), _unquote(m.group("plural"))
+        msgstr = _unquote(m.group("str"))
+        label = f"{ctx}\x04{msgid}" if ctx else msgid
         if msgid and "#, fuzzy" in block:
-            missing.append(f"{msgid} (fuzzy: check the guess, then remove the flag)")
+            missing.append(f"{label} (fuzzy: check the guess, then remove the flag)")
         elif msgid and not msgstr:
-            if msgid in translations:
-                quoted = json.dumps(translations[msgid], ensure_ascii=False)
-                block = block[: m.start(2)] + quoted + "\n" + block[m.end(2) :]
-                block = block.rstrip("\n")
+            found = _lookup(translations, ctx, msgid, plural)
+            if found is not None:
+                quoted = json.dumps(found, ensure_ascii=False)
+                block = (block[: m.start("str")] + quoted + "\n" + block[m.end("str") :]).rstrip("\n")
             else:
-                missing.append(msgid)
+                missing.append(label)
         out.append(block)
     with open(po_path, "w", encoding="utf-8") as f:
         f.write("\n\n".join(out))

@@ -1,11 +1,13 @@
-"""The playbooks module's front door: one's tasks."""
+"""The playbooks module's front door: one's tasks, or the playbooks for those who do not work tasks."""
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from banso.core.permissions import Capability, requires
+from banso.core.permissions import Capability, has_capability, requires
 
 
 @requires(Capability.VIEW_ACCOUNTS)
 def index(request: HttpRequest) -> HttpResponse:
-    return redirect("playbooks:tasks")
+    if has_capability(request.user, Capability.WORK_TASKS):
+        return redirect("playbooks:tasks")
+    return redirect("playbooks:playbooks")
