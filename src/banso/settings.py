@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "banso.health",
     "banso.success",
     "banso.playbooks",
+    "banso.funnels",
     "banso.api",
 ]
 

@@ -20,5 +20,6 @@ urlpatterns = [
     path("churn/", include("banso.churn.urls")),
     path("success/", include("banso.success.urls")),
     path("playbooks/", include("banso.playbooks.urls")),
+    path("funnels/", include("banso.funnels.urls")),
     path("survey/", include((survey_answer_urls, "survey_public"))),  # public: signed links in survey mails
 ]

@@ -8,6 +8,7 @@ from banso.activity.api import router as activity_router
 from banso.analytics.api import router as analytics_router
 from banso.churn.api import router as churn_router
 from banso.health.api import router as health_router
+from banso.funnels.api import router as funnels_router
 from banso.playbooks.api import router as playbooks_router
 from banso.success.api import router as success_router
 
@@ -26,3 +27,4 @@ api.add_router("/health", health_router)
 api.add_router("/churn", churn_router)
 api.add_router("/success", success_router)
 api.add_router("/playbooks", playbooks_router)
+api.add_router("/funnels", funnels_router)

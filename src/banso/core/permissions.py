@@ -40,6 +40,8 @@ class Capability(StrEnum):
     WORK_TASKS = "work_tasks"
     # Design playbooks, task and email templates; see the whole team's tasks and the outbox; retry messages.
     MANAGE_PLAYBOOKS = "manage_playbooks"
+    # Define funnels and staleness trackers, recompute funnels, generate and send client reports.
+    MANAGE_FUNNELS = "manage_funnels"
     # Any signed-in user: their own profile, the home page.
     SIGNED_IN = "signed_in"
 
@@ -60,6 +62,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.PLAN_COVERAGE,
             Capability.WORK_TASKS,
             Capability.MANAGE_PLAYBOOKS,
+            Capability.MANAGE_FUNNELS,
         }
     ),
     Role.CSM: frozenset(

@@ -1,0 +1,11 @@
+"""The funnels module's front door: clients by the outcomes their bottleneck costs."""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from banso.core.permissions import Capability, requires
+
+
+@requires(Capability.VIEW_ACCOUNTS)
+def index(request: HttpRequest) -> HttpResponse:
+    return redirect("funnels:clients")
