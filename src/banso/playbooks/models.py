@@ -32,6 +32,7 @@ class TriggerKind(models.TextChoices):
     SEGMENT_ENTERED = "segment_entered", _("Entered a segment")
     SEGMENT_LEFT = "segment_left", _("Left a segment")
     DATE_REACHED = "date_reached", _("Date attribute reached")
+    EVENT = "event", _("Event recorded")
     MANUAL = "manual", _("Manual start")
 
 

@@ -124,6 +124,10 @@ PARAMS: dict[str, tuple[Param, ...]] = {
         Param("offset_days", _("days after the date (negative: before)"), "int", 0, -365, 365),
         Param("window", _("days late still firing"), "int", 3, 0, 60),
     ),
+    TriggerKind.EVENT: (
+        Param("event_kind", _("event kind"), "text"),
+        Param("within_days", _("look back (days)"), "int", 1, 1, 30),
+    ),
     TriggerKind.MANUAL: (),
 }
 
@@ -347,27 +351,44 @@ def inquiry_spike(params: dict[str, Any], at: Moment) -> pl.DataFrame:
     return _finish(frame, pl.lit(f"inquiry_spike:{year}-W{week:02d}"), ["count", "usual"])
 
 
-def sla_breach(params: dict[str, Any], at: Moment) -> pl.DataFrame:
-    """An "sla_breach" event (written by the support desk) in the last `within_days` days. The engine's copy
-    of events carries no event ids, so the cause names the breach by its account and instant."""
-    since = at.days_ago(params["within_days"])
+def _recent_events(kind: str, within_days: int, at: Moment) -> pl.DataFrame:
+    """Events of `kind` on existing accounts in the last `within_days` days: account_id and the instant as ISO
+    text in UTC (the engine's copy of events carries no event ids, so an event is named by account and
+    instant)."""
+    since = at.days_ago(within_days)
     events = at.backend.events(since=timezone.localdate(since))
     # The engine's timestamps are UTC without a zone on some engines: compare with a naive UTC literal.
     bound = ibis.literal(since.astimezone(dt.UTC).replace(tzinfo=None))
     occurred = events.occurred_at.cast("timestamp")
-    query = events.filter((events.kind == "sla_breach") & events.account_id.notnull() & (occurred >= bound)).select(
+    query = events.filter((events.kind == kind) & events.account_id.notnull() & (occurred >= bound)).select(
         events.account_id, occurred_at=occurred
     )
     frame = pl.from_arrow(query.to_pyarrow())
     assert isinstance(frame, pl.DataFrame)
     if frame.is_empty():
-        return empty()
+        return pl.DataFrame(schema={"account_id": pl.Int64, "occurred_at": pl.String})
     frame = frame.with_columns(
         pl.col("account_id").cast(pl.Int64),
-        pl.col("occurred_at").dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ").alias("breached_at"),
+        pl.col("occurred_at").dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ"),
     )
-    frame = frame.join(_existing(frame["account_id"]), on="account_id", how="semi")
+    return frame.join(_existing(frame["account_id"]), on="account_id", how="semi")
+
+
+def sla_breach(params: dict[str, Any], at: Moment) -> pl.DataFrame:
+    """An "sla_breach" event (written by the support desk) in the last `within_days` days: the event trigger
+    for that kind, keeping its own cause ("sla:<instant>") so runs started before stay recognised."""
+    frame = _recent_events("sla_breach", params["within_days"], at).rename({"occurred_at": "breached_at"})
     return _finish(frame, pl.format("sla:{}", "breached_at"), ["breached_at"])
+
+
+def event_recorded(params: dict[str, Any], at: Moment) -> pl.DataFrame:
+    """Any app's event of `event_kind` in the last `within_days` days fires once per event, cause
+    "event:<kind>:<account>:<instant>". The funnels app's staleness check writes "funnel_stale" events (with
+    properties {rule, days}) when it raises an alert, so a playbook can react to a client left unattended."""
+    kind = params["event_kind"]
+    frame = _recent_events(kind, params["within_days"], at).with_columns(pl.lit(kind).alias("event_kind"))
+    cause = pl.format(f"event:{kind}:{{}}:{{}}", pl.col("account_id"), pl.col("occurred_at"))
+    return _finish(frame, cause, ["event_kind", "occurred_at"])
 
 
 def contact_changed(params: dict[str, Any], at: Moment) -> pl.DataFrame:
@@ -462,6 +483,7 @@ FIRES: dict[str, Callable[[dict[str, Any], Moment], pl.DataFrame]] = {
     TriggerKind.SEGMENT_ENTERED: segment_entered,
     TriggerKind.SEGMENT_LEFT: segment_left,
     TriggerKind.DATE_REACHED: date_reached,
+    TriggerKind.EVENT: event_recorded,
 }
 
 
