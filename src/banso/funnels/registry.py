@@ -4,3 +4,6 @@ computation, staleness checks, first-response sync) and its Account 360 card."""
 
 def register() -> None:
     """Called from FunnelsConfig.ready()."""
+    from . import responses
+
+    responses.register()
