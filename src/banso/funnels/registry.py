@@ -7,3 +7,9 @@ def register() -> None:
     from . import responses
 
     responses.register()
+    from . import computing
+
+    computing.register()
+    from . import staleness
+
+    staleness.register()
