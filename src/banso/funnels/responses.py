@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from banso.activity import lake
 from banso.activity.models import Event
-from banso.activity.store import append_events
+from banso.activity.store import EVENT_WRITE_LOCK, append_events
 from banso.core.business_hours import TOKYO, BusinessHours
 from banso.core.calendar import closed_days
 from banso.core.models import User
@@ -85,15 +85,34 @@ class SyncResult:
     updated: int = 0
 
 
-def sync(funnel: Funnel, max_events: int = MAX_EVENTS_PER_SYNC) -> SyncResult:
-    """Bring the funnel's applicant responses up to the committed events; returns what changed."""
+def _committed_bound(wait: bool) -> int | None:
+    """lake.committed_bound(), or None when `wait` is False and an event import is still writing (PostgreSQL):
+    a page must not hang behind a long import; the scheduler's next tick catches up."""
+    if wait or connection.vendor != "postgresql":
+        return lake.committed_bound()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [EVENT_WRITE_LOCK])
+        if not cursor.fetchone()[0]:
+            return None
+        try:
+            cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {Event._meta.db_table}")  # noqa: S608
+            return int(cursor.fetchone()[0])
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [EVENT_WRITE_LOCK])
+
+
+def sync(funnel: Funnel, max_events: int = MAX_EVENTS_PER_SYNC, *, wait: bool = True) -> SyncResult:
+    """Bring the funnel's applicant responses up to the committed events; returns what changed. With
+    `wait=False` (pages) it does nothing while an event import is still writing."""
     result = SyncResult()
     kinds = kinds_of(funnel)
     if kinds is None:
         return result
     hours = hours_of(funnel)
     ResponseSync.objects.get_or_create(funnel=funnel)
-    bound = lake.committed_bound()
+    bound = _committed_bound(wait)
+    if bound is None:
+        return result
     while result.events < max_events:
         with transaction.atomic():
             state = ResponseSync.objects.select_for_update().get(funnel=funnel)
@@ -221,6 +240,10 @@ class Waiting:
     waited: int  # business minutes so far
     left: int  # business minutes to the target (negative: past it)
     deadline: dt.datetime
+
+    @property
+    def over(self) -> int:
+        return max(0, -self.left)
 
     @property
     def state(self) -> str:
