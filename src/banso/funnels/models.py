@@ -93,6 +93,11 @@ class FunnelRun(BackgroundRun):
         verbose_name = _("funnel computation")
         verbose_name_plural = _("funnel computations")
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["funnel", "as_of"], condition=models.Q(scheduled=True), name="funnel_run_scheduled_once"
+            )
+        ]
 
 
 class ClientFunnel(models.Model):
