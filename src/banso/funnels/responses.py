@@ -449,7 +449,7 @@ def logistic(observations: Iterable[tuple[int, bool]]) -> Regression:
     y = np.array([r for _m, r in data], dtype=int)
     if np.ptp(x) == 0:
         return Regression(n, True, _("Every applicant was answered in the same time: nothing to compare."))
-    model = LogisticRegression(penalty=None, max_iter=1000).fit(x.reshape(-1, 1), y)
+    model = LogisticRegression(C=np.inf, max_iter=1000).fit(x.reshape(-1, 1), y)
     slope = float(model.coef_[0][0])
     p = model.predict_proba(x.reshape(-1, 1))[:, 1]
     design = np.column_stack([np.ones(n), x])
