@@ -83,3 +83,11 @@ def test_bench_playbooks_smoke(tmp_path):
     assert figures.keys() >= {"accounts", "trigger_seconds", "emails_per_s", "runs_started", "database"}
     assert (figures["accounts"], figures["playbooks"], figures["database"]) == (100, 11, "sqlite")
     assert figures["runs_started"] > 0 and figures["repeat_runs_started"] == 0
+
+
+def test_bench_funnels_smoke(tmp_path):
+    figures = _run_bench("funnels", tmp_path, 180, *_sqlite(tmp_path))
+    assert figures.keys() >= {"clients", "events", "seconds", "query_seconds", "write_seconds", "peak_rss_mib"}
+    assert (figures["clients"], figures["database"]) == (50, "sqlite")
+    assert figures["events"] > 15_000
+    assert figures["rows_stored"] == 50 and 0 < figures["bottlenecks"] <= 50
