@@ -167,3 +167,17 @@ def test_scheduled_job_checks_from_0730_once_a_day_weekends_too():
     assert "1 raised" in staleness.due(at(saturday, 7, 31))
     assert staleness.due(at(saturday, 9, 0)) is None
     assert StalenessAlert.objects.count() == 1
+
+
+def test_cli_checks_the_given_day():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    client("A", created=TODAY - dt.timedelta(days=7))
+    rule = stage_rule({"high": 7})
+    out = StringIO()
+    call_command("funnels", "staleness", "--date", str(TODAY - dt.timedelta(days=1)), stdout=out)
+    assert "raised 0" in out.getvalue() and open_alerts(rule) == {}
+    call_command("funnels", "staleness", "--date", str(TODAY), stdout=out)
+    assert "raised 1" in out.getvalue() and open_alerts(rule) == {"A": 7}
