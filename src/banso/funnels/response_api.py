@@ -114,7 +114,7 @@ def queue(
     funnel = _funnel(funnel_id)
     if funnel is None:
         return refused(NO_FUNNEL)
-    responses.sync(funnel, wait=False)
+    responses.sync(funnel, responses.PAGE_SYNC_EVENTS, wait=False)
     owner = request.user if mine and isinstance(request.user, User) else None
     rows, total = responses.queue(
         funnel, owner=owner, account_id=account_id, limit=max(1, min(limit, MAX_LIMIT)), now=timezone.now()

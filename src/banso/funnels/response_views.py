@@ -53,7 +53,7 @@ def response_queue(request: HttpRequest) -> HttpResponse:
     funnel = _funnel(request)
     if funnel is None:
         return render(request, "funnels/responses.html", {"funnel": None})
-    responses.sync(funnel, wait=False)
+    responses.sync(funnel, responses.PAGE_SYNC_EVENTS, wait=False)
     context = _queue_context(request, funnel)
     waiting_clients = responses.waiting_rows(funnel).values("account_id")
     context["clients"] = Account.objects.filter(pk__in=waiting_clients).order_by("name_kana").only("pk", "name")
@@ -66,7 +66,7 @@ def response_queue_rows(request: HttpRequest) -> HttpResponse:
     funnel = _funnel(request)
     if funnel is None:
         raise Http404
-    responses.sync(funnel, wait=False)
+    responses.sync(funnel, responses.PAGE_SYNC_EVENTS, wait=False)
     return render(request, "funnels/_response_queue.html", _queue_context(request, funnel))
 
 

@@ -39,6 +39,8 @@ from .models import ApplicantResponse, Funnel, ResponseSync
 CHUNK_EVENTS = 2_000
 # One scheduler tick reads at most this many events per funnel; the next tick goes on from the watermark.
 MAX_EVENTS_PER_SYNC = 100_000
+# A page or API call syncs what arrived since the last tick, not a backlog (that is the scheduler's job).
+PAGE_SYNC_EVENTS = 5_000
 DEFAULT_CONTACT_KIND = "applicant_contacted"
 AMBER_MINUTES = 5
 QUEUE_LIMIT = 200
