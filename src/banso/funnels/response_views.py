@@ -101,6 +101,6 @@ def response_relation(request: HttpRequest) -> HttpResponse:
     result = responses.relation(funnel, since, until)
     labels = [b.label for b in result.buckets]
     rates = [None if b.rate is None else round(b.rate * 100, 1) for b in result.buckets]
-    chart = charts.bar_chart(labels, [charts.series(_("Reached the next stage (%)"), rates)], y_title="%")
+    chart = charts.bar_chart(labels, [charts.series(_("Share reaching the next stage"), rates)], y_title="%")
     context = {"funnel": funnel, "result": result, "since": since, "until": until, "chart": chart}
     return render(request, "funnels/response_relation.html", context)
