@@ -47,9 +47,12 @@ def rule_kinds(rule: StalenessRule) -> list[str]:
 def _latest_events(kind: str) -> dict[int, dt.datetime]:
     """The latest event of `kind` per account, through the analytics engine's copy of the events.
 
-    Measured at 5,000 clients and 1,000,000 events (see the report in bench/staleness.py): the engine's
-    columnar scan answers in a fraction of the grouped ORM query's time, because the event table's only
-    account index, (account, -occurred_at), does not lead with the kind, so the database reads every row."""
+    Measured at 5,000 clients and 1,000,000 events (median of 5, this 2-core machine): the engine, including
+    its check for events not yet copied, 0.34 s on SQLite and 0.47 s on PostgreSQL; the grouped ORM query
+    (`latest_events_orm`) 8.9 s on SQLite and 0.39 s on PostgreSQL. The event table's only account index,
+    (account, -occurred_at), does not lead with the kind, so SQLite reads every row through it; PostgreSQL
+    scans in parallel. The engine is as fast on PostgreSQL, 26 times faster on SQLite, and runs where the
+    events live on a distributed engine, so it is the one used. The whole check of a tracker: 0.6-0.7 s."""
     from banso.activity import lake
     from banso.analytics.backends import get_backend
 
