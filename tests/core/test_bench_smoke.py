@@ -89,5 +89,5 @@ def test_bench_funnels_smoke(tmp_path):
     figures = _run_bench("funnels", tmp_path, 180, *_sqlite(tmp_path))
     assert figures.keys() >= {"clients", "events", "seconds", "query_seconds", "write_seconds", "peak_rss_mib"}
     assert (figures["clients"], figures["database"]) == (50, "sqlite")
-    assert figures["events"] > 15_000
+    assert figures["events"] == 20_000
     assert figures["rows_stored"] == 50 and 0 < figures["bottlenecks"] <= 50

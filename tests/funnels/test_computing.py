@@ -90,7 +90,9 @@ def test_one_client_on_the_spot_matches_the_run_and_its_trend_goes_oldest_first(
     assert [s.label for s in mine.stages] == ["応募", "面接実施", "内定"]
     project = computing.client_funnel(funnel, weak, AS_OF, project="営業職")
     assert project.counts == [8, 2, 1] and project.benchmark_rates == stored.benchmark_rates
-    assert computing.client_funnel(funnel, weak, AS_OF, project="なし").counts == [0, 0, 0]
+    empty = computing.client_funnel(funnel, weak, AS_OF, project="なし")
+    assert (empty.counts, empty.rates, empty.bottleneck_position) == ([0, 0, 0], [None, None, None], None)
+    assert (empty.benchmark_rates, empty.peers) == (stored.benchmark_rates, 3)
 
     trend = computing.stage_trend(funnel, weak, 3, AS_OF).to_dicts()
     assert [(t["period_start"], t["period_end"]) for t in trend] == [

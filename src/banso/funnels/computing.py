@@ -327,16 +327,16 @@ def client_funnel(
     stages = stage_infos(funnel)
     table = engine.funnel_table(counts, clients, len(stages), funnel.period_days)
     found = table.filter((pl.col("account_id") == account.pk) & (pl.col("project") == project))
-    if found.is_empty():  # a project without events in these periods
-        found = engine.funnel_table(
-            pl.DataFrame(schema=engine.COUNT_SCHEMA),
-            pl.DataFrame({"account_id": [account.pk], "peer": [""]}, schema=engine.CLIENT_SCHEMA),
-            len(stages),
-            funnel.period_days,
-        ).with_columns(
-            benchmark_rates=table.filter((pl.col("account_id") == account.pk) & (pl.col("project") == TOTAL))[
-                "benchmark_rates"
-            ]
+    if found.is_empty():  # a project without events in these periods: nothing counted, its client's benchmark
+        nothing = pl.lit([None] * len(stages), dtype=pl.List(pl.Float64))
+        found = table.filter((pl.col("account_id") == account.pk) & (pl.col("project") == TOTAL)).with_columns(
+            project=pl.lit(project),
+            counts=pl.lit([0] * len(stages), dtype=pl.List(pl.Int64)),
+            rates=nothing,
+            history_rates=nothing,
+            bottleneck_position=pl.lit(None, dtype=pl.Int32),
+            loss=pl.lit(0.0),
+            loss_per_month=pl.lit(Decimal("0.00"), dtype=pl.Decimal(12, 2)),
         )
     row = found.to_dicts()[0]
     position = row["bottleneck_position"]
