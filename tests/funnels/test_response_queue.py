@@ -2,6 +2,7 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from banso.activity.models import Event
 from banso.core.choices import Role
@@ -42,6 +43,14 @@ def test_queue_is_oldest_first_with_breach_and_amber_flags(funnel):
     assert rows[1].deadline == at(TUE, 10, 20)
 
 
+def test_applicants_older_than_two_weeks_leave_the_queue(funnel):
+    client = AccountFactory()
+    waiting(funnel, client, at(TUE, 10) - dt.timedelta(days=15))
+    recent = waiting(funnel, client, at(TUE, 10) - dt.timedelta(days=13))
+    rows, total = responses.queue(funnel, now=at(TUE, 10))
+    assert ([w.row for w in rows], total) == ([recent], 1)
+
+
 def test_waiting_time_stops_over_lunch(funnel):
     row = waiting(funnel, AccountFactory(), at(TUE, 11, 55))
     (w,), _total = responses.queue(funnel, now=at(TUE, 13, 5))
@@ -62,7 +71,10 @@ def test_queue_filters_my_clients_and_one_client(funnel):
 def test_page_syncs_new_applications_and_shows_them(funnel, client_as):
     account = AccountFactory(name="株式会社リクルート試験")
     user = applicant(account, name="山田太郎")
-    add_funnel_events(funnel_event(account, APPLICATION, at(TUE, 10), user, "営業職 2026春"), sync=False)
+    now = timezone.now()
+    add_funnel_events(
+        funnel_event(account, APPLICATION, now - dt.timedelta(hours=1), user, "営業職 2026春"), sync=False
+    )
     page = client_as(Role.VIEWER).get(reverse("funnels:responses"))
     assert page.status_code == 200
     row = ApplicantResponse.objects.get(end_user=user)
@@ -109,11 +121,11 @@ def test_contacted_needs_work_tasks_and_post(funnel, client_as):
 
 
 def test_api_queue_and_contacted(funnel, api_as):
-    row = waiting(funnel, AccountFactory(), at(TUE, 10))
+    row = waiting(funnel, AccountFactory(), timezone.now() - dt.timedelta(days=13))
     listing = api_as(Role.VIEWER).get("/api/funnels/responses/queue").json()
     assert listing["total"] == 1
     assert listing["items"][0]["id"] == row.pk
-    assert listing["items"][0]["state"] == "breached"  # applied on a past business day
+    assert listing["items"][0]["state"] == "breached"  # 13 days hold a business day
     assert api_as(Role.VIEWER).post(f"/api/funnels/responses/{row.pk}/contacted").status_code == 403
     worker = api_as(Role.CSM)
     done = worker.post(f"/api/funnels/responses/{row.pk}/contacted")

@@ -55,7 +55,8 @@ def response_queue(request: HttpRequest) -> HttpResponse:
         return render(request, "funnels/responses.html", {"funnel": None})
     responses.sync(funnel, responses.PAGE_SYNC_EVENTS, wait=False)
     context = _queue_context(request, funnel)
-    waiting_clients = responses.waiting_rows(funnel).values("account_id")
+    recent = timezone.now() - dt.timedelta(days=responses.QUEUE_DAYS)
+    waiting_clients = responses.waiting_rows(funnel).filter(applied_at__gte=recent).values("account_id")
     context["clients"] = Account.objects.filter(pk__in=waiting_clients).order_by("name_kana").only("pk", "name")
     return render(request, "funnels/responses.html", context)
 

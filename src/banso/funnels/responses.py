@@ -44,6 +44,9 @@ PAGE_SYNC_EVENTS = 5_000
 DEFAULT_CONTACT_KIND = "applicant_contacted"
 AMBER_MINUTES = 5
 QUEUE_LIMIT = 200
+# The live queue shows applicants of the last two weeks; older ones never contacted are lost chances, counted
+# by relation() as "never contacted", not work for today.
+QUEUE_DAYS = 14
 Z95 = 1.959963984540054
 
 
@@ -269,11 +272,12 @@ def queue(
     account_id: int | None = None,
     now: dt.datetime | None = None,
     limit: int = QUEUE_LIMIT,
+    days: int = QUEUE_DAYS,
 ) -> tuple[list[Waiting], int]:
-    """Applicants waiting for a first contact, oldest first, with the business minutes waited and left; and how
-    many wait in all (the list stops at `limit`)."""
+    """Applicants of the last `days` days waiting for a first contact, oldest first, with the business minutes
+    waited and left; and how many wait in all (the list stops at `limit`)."""
     now = now or timezone.now()
-    rows = waiting_rows(funnel)
+    rows = waiting_rows(funnel).filter(applied_at__gte=now - dt.timedelta(days=days))
     if owner is not None:
         rows = rows.filter(account__owner=owner)
     if account_id is not None:
