@@ -1,3 +1,12 @@
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from . import report_views
+
+urlpatterns: list[URLPattern] = [
+    path("", report_views.report_list, name="reports"),
+    path("generate/", report_views.generate, name="report_generate"),
+    path("<int:pk>/", report_views.report_detail, name="report"),
+    path("<int:pk>.pdf", report_views.report_pdf, name="report_pdf"),
+    path("<int:pk>.xlsx", report_views.report_xlsx, name="report_xlsx"),
+    path("<int:pk>/sent/", report_views.mark_sent, name="report_sent"),
+]

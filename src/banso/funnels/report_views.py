@@ -1,1 +1,75 @@
-"""report pages."""
+"""Client report pages: the list, generating one for a client and month, the report with its PDF and XLSX
+downloads, and "mark as sent". The content and files come from `reports`."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from banso.accounts.models import Account
+from banso.core.permissions import Capability, requires
+from banso.core.xlsx import XLSX
+
+from . import reports
+from .funnel_forms import default_funnel
+from .models import ClientReport, Funnel
+
+SHOWN = 100
+
+
+@requires(Capability.VIEW_ACCOUNTS)
+def report_list(request: HttpRequest) -> HttpResponse:
+    rows = ClientReport.objects.select_related("account", "sent_by", "generated_by")[:SHOWN]
+    return render(request, "funnels/reports.html", {"reports": rows})
+
+
+@requires(Capability.MANAGE_FUNNELS)
+@require_POST
+def generate(request: HttpRequest) -> HttpResponse:
+    account = get_object_or_404(Account, pk=request.POST.get("account") or 0)
+    raw = request.POST.get("funnel") or ""
+    funnel = get_object_or_404(Funnel, pk=int(raw)) if raw.isdigit() else default_funnel()
+    try:
+        start, end = reports.parse_period(request.POST.get("period", ""))
+    except ValueError:
+        messages.error(request, _("Choose a month."))
+        return redirect("funnels:client", account_id=account.pk)
+    if funnel is None:
+        messages.error(request, _("No funnel is set up yet."))
+        return redirect("funnels:client", account_id=account.pk)
+    report = reports.generate_report(funnel, account, start, end, request.user, via="ui")  # type: ignore[arg-type]
+    messages.success(request, _("The report was generated."))
+    return redirect("funnels:report", pk=report.pk)
+
+
+@requires(Capability.VIEW_ACCOUNTS)
+def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    report = get_object_or_404(ClientReport.objects.select_related("account", "funnel", "sent_by"), pk=pk)
+    return render(request, "funnels/report.html", {"report": report, "data": report.data})
+
+
+@requires(Capability.VIEW_ACCOUNTS)
+def report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    report = get_object_or_404(ClientReport, pk=pk)
+    response = HttpResponse(reports.render_pdf(report), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{reports.report_filename(report, "pdf")}"'
+    return response
+
+
+@requires(Capability.VIEW_ACCOUNTS)
+def report_xlsx(request: HttpRequest, pk: int) -> HttpResponse:
+    report = get_object_or_404(ClientReport, pk=pk)
+    response = HttpResponse(reports.render_xlsx(report), content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{reports.report_filename(report, "xlsx")}"'
+    return response
+
+
+@requires(Capability.MANAGE_FUNNELS)
+@require_POST
+def mark_sent(request: HttpRequest, pk: int) -> HttpResponse:
+    report = reports.mark_sent(get_object_or_404(ClientReport, pk=pk), request.user, via="ui")  # type: ignore[arg-type]
+    messages.success(request, _("Marked as sent."))
+    return redirect("funnels:report", pk=report.pk)
