@@ -51,7 +51,7 @@ def _latest_events(kind: str) -> dict[int, dt.datetime]:
     its check for events not yet copied, 0.34 s on SQLite and 0.47 s on PostgreSQL; the grouped ORM query
     (`latest_events_orm`) 8.9 s on SQLite and 0.39 s on PostgreSQL. The event table's only account index,
     (account, -occurred_at), does not lead with the kind, so SQLite reads every row through it; PostgreSQL
-    scans in parallel. The engine is as fast on PostgreSQL, 26 times faster on SQLite, and runs where the
+    scans in parallel. The engine is about as fast on PostgreSQL, 26 times faster on SQLite, and runs where the
     events live on a distributed engine, so it is the one used. The whole check of a tracker: 0.6-0.7 s."""
     from banso.activity import lake
     from banso.analytics.backends import get_backend
