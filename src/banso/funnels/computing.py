@@ -35,6 +35,7 @@ from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.db.models.fields.json import KT
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from banso.accounts.choices import AccountKind
 from banso.accounts.models import Account
@@ -60,6 +61,24 @@ KEY_STAGE = 32  # periods: at most 25 (history_periods ≤ 24)
 KEY_ACCOUNT = (
     KEY_STAGE * 128
 )  # stages: fewer than 128  # Japan time: after the analytics recompute (03:00) has copied the day's events
+
+# The definitions as the pages show them (engine.py's docstring has the full text).
+DEFINITIONS = [
+    _lazy(
+        "Count: the distinct applicants with an event of the stage in the period; events without an applicant "
+        "count one each."
+    ),
+    _lazy("Rate: a stage's count divided by the previous stage's; none when the previous count is 0."),
+    _lazy("Own history: the rates pooled over the client's previous periods."),
+    _lazy(
+        "Benchmark: the rates pooled over similar clients, the client itself left out; all clients when fewer "
+        "than 3 are similar."
+    ),
+    _lazy(
+        "Bottleneck: the stage whose shortfall against the benchmark loses the most final outcomes, carried "
+        "through the later stages at the client's own rates (the benchmark's where it has none), per month."
+    ),
+]
 
 
 @dataclass(frozen=True)
