@@ -132,7 +132,8 @@ def test_sync_reads_in_chunks(funnel, client_account, monkeypatch):
     assert (result.events, result.created) == (5, 5)
 
 
-def test_scheduler_job_syncs_and_reports(funnel, client_account):
+def test_scheduler_job_syncs_and_reports(funnel, client_account, monkeypatch):
+    monkeypatch.setattr(responses, "BACKLOG_EVENT_IDS", 10**12)  # inline, whatever ids earlier tests used
     job = next(j for j in scheduled_jobs() if j.name == "funnels.responses")
     events(funnel_event(client_account, APPLICATION, at(TUE, 10), applicant(client_account)))
     assert "1" in (job.due(at(TUE, 10, 1)) or "")
@@ -144,3 +145,21 @@ def test_funnel_without_contact_kind_is_not_synced(client_account):
     events(funnel_event(client_account, APPLICATION, at(TUE, 10), applicant(client_account)))
     assert responses.sync(funnel).events == 0
     assert not ApplicantResponse.objects.exists()
+
+
+def test_a_backlog_goes_to_one_background_task_that_reads_it_all(funnel, client_account, monkeypatch):
+    from django_tasks_db.models import DBTaskResult
+
+    from banso.funnels.response_tasks import sync_responses
+
+    monkeypatch.setattr(responses, "BACKLOG_EVENT_IDS", 2)
+    monkeypatch.setattr(responses, "CHUNK_EVENTS", 2)
+    users = [applicant(client_account) for _ in range(5)]
+    events(*(funnel_event(client_account, APPLICATION, at(TUE, 10, i), u) for i, u in enumerate(users)))
+    job = next(j for j in scheduled_jobs() if j.name == "funnels.responses")
+    assert job.due(at(TUE, 10, 6)) == "first responses: backlog sync queued"
+    assert job.due(at(TUE, 10, 7)) is None  # one task at a time
+    assert DBTaskResult.objects.filter(task_path=sync_responses.module_path).count() == 1
+    assert not ApplicantResponse.objects.exists()
+    sync_responses.call()
+    assert ApplicantResponse.objects.count() == 5

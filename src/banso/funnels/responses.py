@@ -38,7 +38,9 @@ from .models import ApplicantResponse, Funnel, ResponseSync
 
 CHUNK_EVENTS = 2_000
 # One scheduler tick reads at most this many events per funnel; the next tick goes on from the watermark.
-MAX_EVENTS_PER_SYNC = 100_000
+MAX_EVENTS_PER_SYNC = 10_000
+# A gap of more event ids than this behind the watermark goes to a background task instead.
+BACKLOG_EVENT_IDS = 50_000
 # A page or API call syncs what arrived since the last tick, not a backlog (that is the scheduler's job).
 PAGE_SYNC_EVENTS = 5_000
 DEFAULT_CONTACT_KIND = "applicant_contacted"
@@ -106,7 +108,7 @@ def _committed_bound(wait: bool) -> int | None:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [EVENT_WRITE_LOCK])
 
 
-def sync(funnel: Funnel, max_events: int = MAX_EVENTS_PER_SYNC, *, wait: bool = True) -> SyncResult:
+def sync(funnel: Funnel, max_events: int | None = MAX_EVENTS_PER_SYNC, *, wait: bool = True) -> SyncResult:
     """Bring the funnel's applicant responses up to the committed events; returns what changed. With
     `wait=False` (pages) it does nothing while an event import is still writing."""
     result = SyncResult()
@@ -118,7 +120,7 @@ def sync(funnel: Funnel, max_events: int = MAX_EVENTS_PER_SYNC, *, wait: bool = 
     bound = _committed_bound(wait)
     if bound is None:
         return result
-    while result.events < max_events:
+    while max_events is None or result.events < max_events:
         with transaction.atomic():
             state = ResponseSync.objects.select_for_update().get(funnel=funnel)
             chunk = list(
@@ -211,18 +213,41 @@ def _recompute(
     return len(new), len(changed)
 
 
-def sync_all() -> SyncResult:
+def sync_all(max_events: int | None = MAX_EVENTS_PER_SYNC) -> SyncResult:
     total = SyncResult()
     for funnel in Funnel.objects.exclude(response_event_kind=""):
-        part = sync(funnel)
+        part = sync(funnel, max_events)
         total.events += part.events
         total.created += part.created
         total.updated += part.updated
     return total
 
 
+def _backlog() -> int:
+    """Event ids not yet read by the funnel furthest behind (an upper bound on the events to read)."""
+    newest = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    oldest = Event.objects.order_by("id").values_list("id", flat=True).first() or 1
+    funnels = Funnel.objects.exclude(response_event_kind="")
+    marks = dict(ResponseSync.objects.filter(funnel__in=funnels).values_list("funnel_id", "last_event_id"))
+    return max((newest - marks.get(pk, oldest - 1) for pk in funnels.values_list("pk", flat=True)), default=0)
+
+
 def due_job(now: dt.datetime) -> str | None:
-    """Every minute: sync every funnel with a first-contact kind (a few new events each; bounded per tick)."""
+    """Every minute: sync every funnel with a first-contact kind inline (a few new events each); a backlog goes
+    to one background task, queued unless one is queued or running already."""
+    if _backlog() > BACKLOG_EVENT_IDS:
+        from django_tasks_db.models import DBTaskResult
+
+        from .response_tasks import sync_responses
+
+        recent = now - dt.timedelta(hours=1)  # a task running longer belonged to a worker that died
+        pending = DBTaskResult.objects.filter(task_path=sync_responses.module_path).filter(
+            Q(status="READY") | Q(status="RUNNING", started_at__gte=recent)
+        )
+        if pending.exists():
+            return None
+        sync_responses.enqueue()
+        return "first responses: backlog sync queued"
     result = sync_all()
     if not (result.created or result.updated):
         return None
