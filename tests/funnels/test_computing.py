@@ -12,6 +12,7 @@ from banso.accounts.choices import AccountKind
 from banso.core.models import RunStatus
 from banso.funnels import computing
 from banso.funnels.models import ClientFunnel, FunnelRun
+from banso.funnels.tasks import compute_funnel_task
 from tests.accounts.factories import AccountFactory
 
 from .factories import APPLICATION, FunnelFactory, add_funnel, add_funnel_events, at, funnel_event
@@ -121,3 +122,17 @@ def test_the_nightly_job_queues_yesterday_once_after_four_in_japan():
     assert computing.due_computation(night + dt.timedelta(hours=2)) == []
     with pytest.raises(IntegrityError):
         FunnelRun.objects.create(funnel=funnel, as_of=AS_OF, scheduled=True, created_at=timezone.now())
+
+
+def test_the_worker_runs_a_queued_computation_once():
+    funnel = FunnelFactory()
+    client = clients(1)[0]
+    add_funnel(client, dt.date(2026, 11, 10), applied=3, interviewed=1)
+    run = computing.start_computation(funnel, None, AS_OF)
+    assert run.status == RunStatus.QUEUED
+    assert compute_funnel_task.call(run.pk) == RunStatus.SUCCEEDED
+    assert compute_funnel_task.call(run.pk) == RunStatus.SUCCEEDED  # a second delivery finds it taken
+    run.refresh_from_db()
+    assert (run.percent, run.clients) == (100, 1)
+    assert list(ClientFunnel.objects.filter(run=run).values_list("counts", flat=True)) == [[3, 1, 0]]
+    assert computing.latest_run(funnel) == run
