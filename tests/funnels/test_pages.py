@@ -149,3 +149,12 @@ def test_settings_refuse_a_single_stage_and_csm(client_as, db):
     assert ("stages", "A funnel needs at least two stages.") in [(f, m) for f, m in response.context["errors"]] or any(
         f == "stages" for f, _m in response.context["errors"]
     )
+
+
+def test_account_360_shows_the_funnel_card_for_counted_clients_only(client_as, computed):
+    _funnel, clients, _run = computed
+    csm = client_as(Role.CSM)
+    html = csm.get(f"/accounts/{clients[3].pk}/").content.decode()
+    assert 'id="funnel-card"' in html and "面接実施 2 (10.0%)" in html
+    other = AccountFactory(kind=AccountKind.CUSTOMER)
+    assert 'id="funnel-card"' not in csm.get(f"/accounts/{other.pk}/").content.decode()

@@ -84,3 +84,11 @@ def test_mark_sent_once_and_only_by_managers(client_as, report):
     client_as(Role.OPS_MANAGER).post(f"/funnels/reports/{report.pk}/sent/")
     report.refresh_from_db()
     assert report.sent_at == first
+
+
+def test_report_command_writes_the_workbook(report, tmp_path):
+    from django.core.management import call_command
+
+    out = tmp_path / "r.xlsx"
+    call_command("funnels", "report", str(report.account_id), "--period", "2026-10", "-o", str(out))
+    assert load_workbook(out).worksheets[1]["B2"].value == 1200

@@ -357,3 +357,25 @@ def client_charts(view: ClientView, stages: Sequence[FunnelStage]) -> dict[str, 
         ]
         charts["trend"] = line_chart(labels, datasets, y_title="%", y_max=100)
     return charts
+
+
+def account_panel(account: Account) -> dict[str, Any]:
+    """The Account 360 card: the client's funnel in the latest run of the default funnel (two queries);
+    shown for accounts the run counted events for, and for clients (kind "client") not counted yet."""
+    funnel = Funnel.objects.filter(is_default=True).first()
+    run = latest_run(funnel) if funnel else None
+    cf = (
+        ClientFunnel.objects.filter(run=run, account=account, project="").select_related("account").first()
+        if run
+        else None
+    )
+    line = client_line(cf, list(funnel.stages.order_by("position"))) if cf and funnel else None
+    return {"account": account, "line": line, "show": line is not None or account.kind == "client"}
+
+
+def register() -> None:
+    """The Account 360 card (called from the app's registry)."""
+    from banso.accounts.panels import AccountPanel, register_account_panel
+    from banso.core.permissions import Capability
+
+    register_account_panel(AccountPanel("funnels/_account_panel.html", Capability.VIEW_ACCOUNTS, account_panel))

@@ -13,3 +13,6 @@ def register() -> None:
     from . import staleness
 
     staleness.register()
+    from . import presenting
+
+    presenting.register()
