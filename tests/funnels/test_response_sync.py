@@ -163,3 +163,14 @@ def test_a_backlog_goes_to_one_background_task_that_reads_it_all(funnel, client_
     assert not ApplicantResponse.objects.exists()
     sync_responses.call()
     assert ApplicantResponse.objects.count() == 5
+
+
+def test_the_funnels_own_business_hours_count(client_account):
+    funnel = FunnelFactory(business_hours=[["10:00", "19:00"]])
+    user = applicant(client_account)
+    events(
+        funnel_event(client_account, APPLICATION, at(TUE, 9, 30), user),
+        funnel_event(client_account, CONTACTED, at(TUE, 10, 10), user),
+    )
+    responses.sync(funnel)
+    assert row_of(funnel, user).response_minutes == 10
