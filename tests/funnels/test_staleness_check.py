@@ -181,3 +181,24 @@ def test_cli_checks_the_given_day():
     assert "raised 0" in out.getvalue() and open_alerts(rule) == {}
     call_command("funnels", "staleness", "--date", str(TODAY), stdout=out)
     assert "raised 1" in out.getvalue() and open_alerts(rule) == {"A": 7}
+
+
+def test_switching_a_tracker_off_resolves_its_alerts():
+    client("A", created=TODAY - dt.timedelta(days=30))
+    rule = stage_rule({"high": 7})
+    staleness.check(TODAY, NOW)
+    rule.is_active = False
+    rule.save()
+    assert staleness.check(TODAY, NOW)["resolved"] == 1
+    assert open_alerts(rule) == {}
+
+
+def test_account_card_shows_days_threshold_and_the_open_alerts_task():
+    owner = UserFactory(role=Role.CSM)
+    account = client("A", owner=owner)
+    applied(account, 9)
+    stage_rule({"high": 7})
+    staleness.check(TODAY, NOW)
+    [row] = staleness.account_card(account, TODAY)["rows"]
+    assert (row["days"], row["threshold"], row["never"]) == (9, 7, False)
+    assert row["alert"].task_id == Task.objects.get().pk

@@ -349,23 +349,25 @@ def due(now: dt.datetime) -> str | None:
     local = timezone.localtime(now)
     if local.time() < CHECK_FROM:
         return None
-    if not cache.add(f"funnels:staleness:{local.date().isoformat()}", True, timeout=2 * 86400):
+    done = f"funnels:staleness:{local.date().isoformat()}"
+    if cache.get(done):
         return None
-    totals = check(local.date(), now)
+    totals = check(local.date(), now)  # idempotent: a second scheduler checking at once changes nothing
+    cache.set(done, True, timeout=2 * 86400)  # only once it succeeded: a failed check is retried next tick
     return f"staleness check for {local.date()}: {totals['raised']} raised, {totals['resolved']} resolved"
 
 
 # Reading ---------------------------------------------------------------------------------------------------
 
 
-def account_card(account: Account) -> dict[str, Any]:
+def account_card(account: Account, today: dt.date | None = None) -> dict[str, Any]:
     """The Account 360's card: each active rule watching this account's kind, its days and status."""
     rules = [
         r for r in StalenessRule.objects.filter(is_active=True).select_related("stage") if account.kind in rule_kinds(r)
     ]
     if not rules:
         return {"account": account, "rows": []}
-    today = timezone.localdate()
+    today = today or timezone.localdate()
     open_alerts = {
         a.rule_id: a for a in StalenessAlert.objects.filter(account=account, resolved_at__isnull=True, rule__in=rules)
     }
