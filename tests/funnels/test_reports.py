@@ -92,3 +92,29 @@ def test_report_command_writes_the_workbook(report, tmp_path):
     out = tmp_path / "r.xlsx"
     call_command("funnels", "report", str(report.account_id), "--period", "2026-10", "-o", str(out))
     assert load_workbook(out).worksheets[1]["B2"].value == 1200
+
+
+def test_bulk_reports_for_one_csm_run_in_the_background(
+    client_as, db, user_with_role, django_capture_on_commit_callbacks
+):
+    from banso.funnels import computing
+    from banso.funnels.models import ReportBatch
+    from banso.funnels.report_tasks import generate_reports_task
+
+    funnel = FunnelFactory()
+    csm = user_with_role(Role.CSM)
+    mine = [AccountFactory(kind=AccountKind.CLIENT, industry="IT", owner=csm) for _ in range(2)]
+    other = AccountFactory(kind=AccountKind.CLIENT, industry="IT")
+    for client in [*mine, other]:
+        add_funnel(client, DAY, applied=4, interviewed=2, offered=1)
+    computing.compute_now(funnel, dt.date(2026, 10, 31))
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client_as(Role.OPS_MANAGER).post("/funnels/reports/bulk/", {"period": "2026-10", "owner": csm.pk})
+    batch = ReportBatch.objects.get()
+    assert response["Location"] == f"/funnels/reports/bulk/{batch.pk}/" and batch.status == "queued"
+    generate_reports_task.call(batch.pk)
+    batch.refresh_from_db()
+    assert (batch.status, batch.reports, batch.percent) == ("succeeded", 2, 100)
+    assert set(ClientReport.objects.values_list("account_id", flat=True)) == {c.pk for c in mine}
+    assert generate_reports_task.call(batch.pk) == "succeeded"  # a second delivery does nothing
+    assert ClientReport.objects.count() == 2

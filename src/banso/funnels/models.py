@@ -233,6 +233,28 @@ class ResponseSync(models.Model):
         return f"{self.funnel}: {self.last_event_id}"
 
 
+class ReportBatch(BackgroundRun):
+    """Reports generated in bulk for a month: every client of one CSM (`owner`), or every counted client."""
+
+    funnel = models.ForeignKey(Funnel, verbose_name=_("funnel"), on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    period_start = models.DateField(_("from"))
+    period_end = models.DateField(_("to"))
+    reports = models.PositiveIntegerField(_("reports"), default=0)
+
+    class Meta:
+        verbose_name = _("report batch")
+        verbose_name_plural = _("report batches")
+        ordering = ["-created_at"]
+
+
 class ClientReport(models.Model):
     """A periodic report to a client (funnel, trend, actions taken) for a period: generated, then sent."""
 

@@ -16,7 +16,7 @@ from openpyxl import Workbook
 from banso.accounts.models import Account
 from banso.core.calendar import month_start
 from banso.core.choices import AuditAction
-from banso.core.models import User
+from banso.core.models import RunStatus, User
 from banso.core.pdf import Document
 from banso.core.services import record_change
 from banso.core.xlsx import DATE, FLOAT, RATE, YEN, facts_sheet, sheet, to_bytes
@@ -25,7 +25,7 @@ from banso.success.models import Touch
 from banso.success.services import month_range
 
 from . import computing, presenting
-from .models import ClientFunnel, ClientReport, Funnel
+from .models import ClientFunnel, ClientReport, Funnel, ReportBatch
 
 COUNTS = YEN  # "#,##0"
 
@@ -253,3 +253,47 @@ def render_xlsx(report: ClientReport) -> bytes:
         data["actions"],
     )
     return to_bytes(book)
+
+
+# Reports in bulk --------------------------------------------------------------------------------------------
+
+
+def batch_clients(batch: ReportBatch) -> list[Account]:
+    """The clients a batch reports on: those the funnel's latest run counted, of the batch's CSM if any."""
+    run = computing.latest_run(batch.funnel)
+    if run is None:
+        return []
+    ids = ClientFunnel.objects.filter(run=run, project="").values_list("account_id", flat=True)
+    clients = Account.objects.filter(pk__in=ids).order_by("name", "pk")
+    return list(clients.filter(owner=batch.owner) if batch.owner_id else clients)
+
+
+def start_batch(funnel: Funnel, start: dt.date, end: dt.date, owner: User | None, actor: User | None) -> ReportBatch:
+    """Queue reports for every client (of one CSM) for the month; the worker makes them with progress."""
+    from .report_tasks import generate_reports_task
+
+    batch = ReportBatch.objects.create(
+        funnel=funnel, owner=owner, period_start=start, period_end=end, as_of=end, triggered_by=actor
+    )
+    transaction.on_commit(lambda: generate_reports_task.enqueue(batch.pk))
+    return batch
+
+
+def run_batch(batch: ReportBatch) -> ReportBatch:
+    """Carry out a claimed batch: one report per client, progress after each."""
+    batch.started_at = timezone.now()
+    batch.save(update_fields=["started_at"])
+    try:
+        clients = batch_clients(batch)
+        for done, client in enumerate(clients, start=1):
+            generate_report(batch.funnel, client, batch.period_start, batch.period_end, batch.triggered_by, "batch")
+            batch.progress(int(done * 100 / len(clients)), client.name, reports=done)
+        batch.status, batch.percent = RunStatus.SUCCEEDED, 100
+        batch.step = _("%(n)s reports generated") % {"n": batch.reports}
+    except Exception as error:
+        batch.status, batch.error = RunStatus.FAILED, f"{type(error).__name__}: {error}"
+        raise
+    finally:
+        batch.finished_at = timezone.now()
+        batch.save()
+    return batch
