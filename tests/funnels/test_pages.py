@@ -46,6 +46,12 @@ def test_clients_sorted_by_loss_with_rates_against_benchmark(client_as, computed
     )
 
 
+def test_clients_page_is_a_fixed_number_of_queries(client_as, computed, django_assert_max_num_queries):
+    csm = client_as(Role.CSM)
+    with django_assert_max_num_queries(12):
+        assert csm.get("/funnels/clients/").status_code == 200
+
+
 def test_clients_filters_by_owner(client_as, computed, user_with_role):
     _funnel, clients, _run = computed
     owner = user_with_role(Role.CSM)

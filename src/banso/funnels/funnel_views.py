@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from banso.accounts.models import Account
 from banso.core.models import User
+from banso.core.paging import IdFirstList
 from banso.core.permissions import Capability, has_capability, requires
 from banso.core.views import progress_fragment
 from banso.core.xlsx import XLSX
@@ -51,7 +52,7 @@ def clients(request: HttpRequest) -> HttpResponse:
     filters = presenting.ClientFilters.from_query(request.GET)
     run = presenting.latest_run(funnel)
     rows = presenting.client_rows(run, filters)
-    page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(IdFirstList(rows), PER_PAGE).get_page(request.GET.get("page"))
     stages = list(funnel.stages.order_by("position"))
     context = {
         "funnel": funnel,
