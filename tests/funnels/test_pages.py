@@ -164,3 +164,14 @@ def test_account_360_shows_the_funnel_card_for_counted_clients_only(client_as, c
     assert 'id="funnel-card"' in html and "面接実施 2 (10.0%)" in html
     other = AccountFactory(kind=AccountKind.CUSTOMER)
     assert 'id="funnel-card"' not in csm.get(f"/accounts/{other.pk}/").content.decode()
+
+
+def test_client_page_for_a_project_and_an_earlier_day_is_computed_on_the_spot(client_as, computed):
+    _funnel, clients, _run = computed
+    add_funnel(clients[0], DAY, applied=3, interviewed=1, project="営業職 2026春")
+    csm = client_as(Role.CSM)
+    view = csm.get(f"/funnels/clients/{clients[0].pk}/?project=営業職 2026春&as_of=2026-10-31").context["view"]
+    assert view.live and [line.count for line in view.stages] == [3, 1, 0]
+    before = csm.get(f"/funnels/clients/{clients[0].pk}/?as_of=2026-10-01").context["view"]
+    assert [line.count for line in before.stages] == [0, 0, 0]
+    assert [line.rate for line in before.stages] == [None, None, None]
