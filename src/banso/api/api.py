@@ -7,8 +7,8 @@ from banso.accounts.api import router as accounts_router
 from banso.activity.api import router as activity_router
 from banso.analytics.api import router as analytics_router
 from banso.churn.api import router as churn_router
-from banso.health.api import router as health_router
 from banso.funnels.api import router as funnels_router
+from banso.health.api import router as health_router
 from banso.playbooks.api import router as playbooks_router
 from banso.success.api import router as success_router
 
