@@ -31,7 +31,7 @@ def test_a_run_stores_every_clients_funnel_with_its_bottleneck_in_japanese():
     add_funnel(weak, dt.date(2026, 11, 10), applied=10, interviewed=2, offered=1)
     for peer in peers:
         add_funnel(peer, dt.date(2026, 11, 10), applied=10, interviewed=5, offered=1)
-    with translation.override("en"):  # the Japanese sentence is in /tmp/ja_engine.json until merged
+    with translation.override("en"):  # a worker or command without the Japanese locale active
         run = computing.compute_now(funnel, AS_OF)
     assert run.status == RunStatus.SUCCEEDED and run.clients == 5 and run.events == 10 + 2 + 1 + 4 * 16
     row = ClientFunnel.objects.get(run=run, account=weak, project="")
@@ -42,7 +42,7 @@ def test_a_run_stores_every_clients_funnel_with_its_bottleneck_in_japanese():
     assert (row.peer_group, row.peers) == ("人材", 4)
     # 10 × 0.5 − 2 = 3 interviews short × its own offer rate 0.5 = 1.5 offers.
     assert (row.bottleneck_position, row.loss_per_month) == (2, Decimal("1.50"))
-    assert row.explanation == "面接実施率 is 30 pt below the benchmark: about 内定 -1.5 a month"
+    assert row.explanation == "面接実施率が基準より30pt低い: 推定 内定-1.5件/月"  # stored in the workspace language
     # A project of the client is stored beside its total.
     assert not ClientFunnel.objects.filter(run=run).exclude(project="").exists()
 

@@ -33,9 +33,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.db.models.fields.json import KT
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_noop
 
 from banso.accounts.choices import AccountKind
 from banso.accounts.models import Account
@@ -55,7 +56,7 @@ logger = logging.getLogger(__name__)
 
 # "{rate}: {points} pt below the benchmark: about {outcome} -{lost} a month" in Japanese reads
 # "面接実施率が基準より12pt低い: 推定 内定-0.8件/月".
-EXPLANATION = "{rate} is {points} pt below the benchmark: about {outcome} -{lost} a month"
+EXPLANATION = gettext_noop("{rate} is {points} pt below the benchmark: about {outcome} -{lost} a month")
 NIGHTLY_AFTER = dt.time(4, 0)
 KEY_STAGE = 32  # periods: at most 25 (history_periods ≤ 24)
 KEY_ACCOUNT = (
@@ -259,7 +260,8 @@ def compute_all(
         run.progress(50, _("Comparing clients"))
     stages = stage_infos(funnel)
     table = engine.funnel_table(counts, clients, len(stages), funnel.period_days)
-    template = _(EXPLANATION)
+    with translation.override(settings.LANGUAGE_CODE):  # stored text: the workspace's language, not the worker's
+        template = _(EXPLANATION)
     explained = [
         engine.explain(row, stages, template) if row["bottleneck_position"] else ""
         for row in table.select("bottleneck_position", "rates", "benchmark_rates", "loss_per_month").to_dicts()
