@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "banso.health",
     "banso.success",
     "banso.playbooks",
+    "banso.marketplace",
+    "banso.billing",
     "banso.funnels",
     "banso.api",
 ]

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from banso.api.api import api
+from banso.billing.newsletter_public_urls import urlpatterns as billing_newsletter_public_urls
 from banso.core import views as core_views
 from banso.health.survey_urls import public_urlpatterns as survey_answer_urls
 
@@ -21,5 +22,7 @@ urlpatterns = [
     path("success/", include("banso.success.urls")),
     path("playbooks/", include("banso.playbooks.urls")),
     path("funnels/", include("banso.funnels.urls")),
+    path("billing/", include("banso.billing.urls")),
+    path("n/", include((billing_newsletter_public_urls, "newsletter_public"))),  # public: newsletter links
     path("survey/", include((survey_answer_urls, "survey_public"))),  # public: signed links in survey mails
 ]

@@ -30,7 +30,7 @@ MODULES = [
     Module("playbooks", _("Playbooks & tasks"), "playbooks:index", Capability.VIEW_ACCOUNTS),
     Module("support", _("Support desk"), "support:index", Capability.VIEW_ACCOUNTS),
     Module("marketplace", _("Marketplace"), "marketplace:index", Capability.VIEW_ACCOUNTS),
-    Module("billing", _("Merchant billing"), "billing:index", Capability.VIEW_ACCOUNTS),
+    Module("billing", _("Merchant billing"), "billing:index", Capability.VIEW_BILLING),
     Module("campaigns", _("Campaigns"), "campaigns:index", Capability.VIEW_ACCOUNTS),
     Module("funnels", _("Client funnels"), "funnels:index", Capability.VIEW_ACCOUNTS),
     Module("analytics", _("Analytics"), "analytics:index", Capability.VIEW_ANALYTICS),

@@ -42,6 +42,10 @@ class Capability(StrEnum):
     MANAGE_PLAYBOOKS = "manage_playbooks"
     # Define funnels and staleness trackers, recompute funnels, generate and send client reports.
     MANAGE_FUNNELS = "manage_funnels"
+    # Billing figures: monthly reports, statements, invoices, reconciliation (internal staff who need them).
+    VIEW_BILLING = "view_billing"
+    # Close a month, commission rules, adjustments, resolve reconciliation items, send newsletters.
+    MANAGE_BILLING = "manage_billing"
     # Any signed-in user: their own profile, the home page.
     SIGNED_IN = "signed_in"
 
@@ -63,6 +67,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.WORK_TASKS,
             Capability.MANAGE_PLAYBOOKS,
             Capability.MANAGE_FUNNELS,
+            Capability.VIEW_BILLING,
+            Capability.MANAGE_BILLING,
         }
     ),
     Role.CSM: frozenset(

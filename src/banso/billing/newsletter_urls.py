@@ -1,0 +1,5 @@
+from django.urls import path
+
+from . import newsletter_views
+
+urlpatterns: list = []

@@ -1,0 +1,5 @@
+"""What the billing app adds to shared parts at start-up (scheduled jobs, Account 360 cards)."""
+
+
+def register() -> None:
+    """Called from BillingConfig.ready()."""

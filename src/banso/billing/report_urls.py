@@ -1,0 +1,5 @@
+from django.urls import path
+
+from . import report_views
+
+urlpatterns: list = []
