@@ -377,6 +377,7 @@ class ProcessorImport(models.Model):
     filename = models.CharField(_("file"), max_length=255, blank=True)
     rows = models.PositiveIntegerField(_("rows"), default=0)
     created = models.PositiveIntegerField(_("created"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
     unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -440,6 +441,14 @@ class MatchStatus(models.TextChoices):
     RESOLVED = "resolved", _("Resolved")
 
 
+class ReconciliationKind(models.TextChoices):
+    CHARGE = "charge", _("Charge")
+    REFUND = "refund", _("Refund")
+    FEE = "fee", _("Fee")
+    TRANSFER = "transfer", _("Transfer")
+    DEPOSIT = "deposit", _("Bank deposit")
+
+
 class ReconciliationItem(models.Model):
     """The result of matching: a processor transaction against a booking, or a transfer against a bank
     deposit, or either one alone. Unmatched and mismatched items stay until an operator resolves them with
@@ -450,6 +459,10 @@ class ReconciliationItem(models.Model):
     )
     booking = models.ForeignKey(Booking, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     deposit = models.ForeignKey(BankDeposit, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # What was compared (a booking without its charge has no transaction to say so) and the month it
+    # belongs to (the charge's, the transfer's scheduled date's, the deposit's): lists filter on both.
+    kind = models.CharField(_("kind"), max_length=10, choices=ReconciliationKind.choices)
+    month = models.DateField(_("month"))
     status = models.CharField(_("status"), max_length=12, choices=MatchStatus.choices)
     expected = models.BigIntegerField(_("expected (yen)"), null=True, blank=True)
     actual = models.BigIntegerField(_("actual (yen)"), null=True, blank=True)
@@ -465,10 +478,18 @@ class ReconciliationItem(models.Model):
     class Meta:
         verbose_name = _("reconciliation item")
         verbose_name_plural = _("reconciliation items")
-        indexes = [models.Index(fields=["status", "-updated_at"])]
+        indexes = [
+            models.Index(fields=["status", "-updated_at"]),
+            models.Index(fields=["month", "status", "kind"], name="recon_month_status_kind"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["transaction"], condition=models.Q(transaction__isnull=False), name="recon_txn_once"
+            ),
+            models.UniqueConstraint(
+                fields=["booking", "kind"],
+                condition=models.Q(transaction__isnull=True, deposit__isnull=True, booking__isnull=False),
+                name="recon_booking_alone_once",
             ),
             models.UniqueConstraint(
                 fields=["deposit"], condition=models.Q(transaction__isnull=True), name="recon_deposit_alone_once"
