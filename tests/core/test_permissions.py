@@ -22,6 +22,7 @@ EXEMPT_PREFIXES = (
     "static/",
     "survey/",
     "playbooks/outbox/unsubscribe/",
+    "n/",  # newsletter open pixels and click redirects (signed per-delivery tokens)
 )
 
 

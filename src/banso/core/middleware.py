@@ -10,8 +10,18 @@ from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 from django.utils.translation import check_for_language
 
-# /survey/: answer links in mails; /playbooks/outbox/unsubscribe/: unsubscribe links in tech-touch mails.
-PUBLIC_PREFIXES = ("/login/", "/i18n/", "/static/", "/api/", "/healthz", "/survey/", "/playbooks/outbox/unsubscribe/")
+# /survey/: answer links in mails; /playbooks/outbox/unsubscribe/: unsubscribe links in tech-touch mails;
+# /n/: newsletter open pixels and click redirects (billing.newsletter_public_urls).
+PUBLIC_PREFIXES = (
+    "/login/",
+    "/i18n/",
+    "/static/",
+    "/api/",
+    "/healthz",
+    "/survey/",
+    "/playbooks/outbox/unsubscribe/",
+    "/n/",
+)
 
 
 class LoginRequiredMiddleware:

@@ -58,13 +58,13 @@ def field_names() -> list[str]:
 # Checking --------------------------------------------------------------------------------------------
 
 
-def _check_variable(var: Any, scope: set[str], unknown: list[str]) -> None:
+def _check_variable(var: Any, scope: set[str], unknown: list[str], fields: dict[str, Any]) -> None:
     if not isinstance(var, Variable) or var.lookups is None:
         return
     path = var.lookups
     if path[0] in scope:
         return
-    tree: Any = FIELDS
+    tree: Any = fields
     for depth, bit in enumerate(path):
         if tree is ANY:
             return
@@ -74,61 +74,66 @@ def _check_variable(var: Any, scope: set[str], unknown: list[str]) -> None:
         tree = tree[bit]
 
 
-def _check_expression(expr: Any, scope: set[str], unknown: list[str]) -> None:
+def _check_expression(expr: Any, scope: set[str], unknown: list[str], fields: dict[str, Any]) -> None:
     if not isinstance(expr, FilterExpression):
         return
-    _check_variable(expr.var, scope, unknown)
+    _check_variable(expr.var, scope, unknown, fields)
     for _func, args in expr.filters:
         for _lookup, arg in args:
-            _check_variable(arg, scope, unknown)
+            _check_variable(arg, scope, unknown, fields)
 
 
-def _check_condition(cond: Any, scope: set[str], unknown: list[str]) -> None:
+def _check_condition(cond: Any, scope: set[str], unknown: list[str], fields: dict[str, Any]) -> None:
     """An {% if %} condition: a literal (with .value) or an operator (with .first and .second)."""
     if cond is None:
         return
     if hasattr(cond, "value"):
-        _check_expression(cond.value, scope, unknown)
+        _check_expression(cond.value, scope, unknown, fields)
     for side in ("first", "second"):
         if getattr(cond, side, None) is not None:
-            _check_condition(getattr(cond, side), scope, unknown)
+            _check_condition(getattr(cond, side), scope, unknown, fields)
 
 
-def _check_nodes(nodes: Any, scope: set[str], unknown: list[str], refused: list[str]) -> None:
+def _check_nodes(
+    nodes: Any, scope: set[str], unknown: list[str], refused: list[str], fields: dict[str, Any] = FIELDS
+) -> None:
     for node in nodes:
         if not isinstance(node, ALLOWED_NODES):
             token = getattr(node, "token", None)
             refused.append(token.contents.split()[0] if token else type(node).__name__)
             continue
         if isinstance(node, VariableNode):
-            _check_expression(node.filter_expression, scope, unknown)
+            _check_expression(node.filter_expression, scope, unknown, fields)
         elif isinstance(node, IfNode):
             for cond, branch in node.conditions_nodelists:
-                _check_condition(cond, scope, unknown)
-                _check_nodes(branch, scope, unknown, refused)
+                _check_condition(cond, scope, unknown, fields)
+                _check_nodes(branch, scope, unknown, refused, fields)
         elif isinstance(node, ForNode):
-            _check_expression(node.sequence, scope, unknown)
-            _check_nodes(node.nodelist_loop, scope | set(node.loopvars) | {"forloop"}, unknown, refused)
-            _check_nodes(node.nodelist_empty, scope, unknown, refused)
+            _check_expression(node.sequence, scope, unknown, fields)
+            _check_nodes(node.nodelist_loop, scope | set(node.loopvars) | {"forloop"}, unknown, refused, fields)
+            _check_nodes(node.nodelist_empty, scope, unknown, refused, fields)
         elif isinstance(node, WithNode):
             for expr in node.extra_context.values():
-                _check_expression(expr, scope, unknown)
-            _check_nodes(node.nodelist, scope | set(node.extra_context), unknown, refused)
+                _check_expression(expr, scope, unknown, fields)
+            _check_nodes(node.nodelist, scope | set(node.extra_context), unknown, refused, fields)
         elif isinstance(node, FirstOfNode):
             for expr in node.vars:
-                _check_expression(expr, scope, unknown)
+                _check_expression(expr, scope, unknown, fields)
 
 
-def check(text: str) -> list[str]:
+def check(text: str, fields: dict[str, Any] | None = None, sample: dict[str, Any] | None = None) -> list[str]:
     """What is wrong with a template, as messages (empty when it is fine): syntax errors, tags that are not
-    allowed, unknown merge fields. Rendering against a sample catches errors filters raise."""
+    allowed, unknown merge fields. Rendering against a sample catches errors filters raise.
+
+    `fields` and `sample` default to the playbooks' account fields; other senders (billing's member
+    newsletters) pass their own tree and stand-in values."""
     try:
         template = ENGINE.from_string(text)
     except TemplateSyntaxError as exc:
         return [_("Template error: %(error)s") % {"error": exc}]
     unknown: list[str] = []
     refused: list[str] = []
-    _check_nodes(template.nodelist, set(), unknown, refused)
+    _check_nodes(template.nodelist, set(), unknown, refused, FIELDS if fields is None else fields)
     errors = []
     if refused:
         errors.append(_("These tags are not allowed: %(tags)s") % {"tags": ", ".join(sorted(set(refused)))})
@@ -137,15 +142,15 @@ def check(text: str) -> list[str]:
         errors.append(_("Unknown merge fields: %(names)s") % {"names": names})
     if not errors:
         try:
-            template.render(Context(sample_context()))
+            template.render(Context(sample_context() if sample is None else sample))
         except Exception as exc:  # any failure of a filter on sample data is the user's error
             errors.append(_("Template error: %(error)s") % {"error": exc})
     return errors
 
 
-def validate(text: str, field: str) -> None:
+def validate(text: str, field: str, fields: dict[str, Any] | None = None, sample: dict[str, Any] | None = None) -> None:
     """Raise ValidationError naming `field` when `text` is not a usable template."""
-    errors = check(text)
+    errors = check(text, fields, sample)
     if errors:
         raise ValidationError({field: errors})
 
