@@ -3,3 +3,6 @@
 
 def register() -> None:
     """Called from BillingConfig.ready()."""
+    from . import newsletters
+
+    newsletters.register()
