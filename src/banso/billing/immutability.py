@@ -41,10 +41,12 @@ BEGIN
     THEN RAISE EXCEPTION '{MESSAGE}' USING ERRCODE = 'integrity_constraint_violation';
     END IF;
   ELSE
-    {" ".join(
+    {
+    " ".join(
         f"{'IF' if i == 0 else 'ELSIF'} TG_TABLE_NAME = '{table}' THEN {select.replace('SELECT c.close_status', 'SELECT c.close_status INTO status')};"
         for i, (table, select) in enumerate(GUARDED.items())
-    )}
+    )
+}
     END IF;
     IF status = 'closed' AND NOT (
       TG_OP = 'UPDATE' AND (to_jsonb(NEW) - '{MUTABLE_COLUMN}') = (to_jsonb(OLD) - '{MUTABLE_COLUMN}')
@@ -92,9 +94,7 @@ def install(apps: Any = None, schema_editor: Any = None) -> None:
                     f"CREATE TRIGGER {name} BEFORE {operation} ON {table} FOR EACH ROW WHEN {when} "
                     f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END"
                 )
-        reopen = (
-            "OLD.close_status = 'closed' AND (NEW.close_status IS NOT 'closed' OR NEW.as_of IS NOT OLD.as_of)"
-        )
+        reopen = "OLD.close_status = 'closed' AND (NEW.close_status IS NOT 'closed' OR NEW.as_of IS NOT OLD.as_of)"
         for operation, when in (("UPDATE", reopen), ("DELETE", "OLD.close_status = 'closed'")):
             name = f"billing_monthclose_closed_{operation.lower()}"
             cursor.execute(f"DROP TRIGGER IF EXISTS {name}")

@@ -1,0 +1,15 @@
+"""Background work of the billing app: the worker closes a queued month."""
+
+from django_tasks import task
+
+from .closing import run_queued
+from .models import MonthClose
+
+
+@task()
+def close_month_task(run_id: int) -> str:
+    """Close one queued month; its progress and outcome are recorded on the MonthClose."""
+    run, claimed = MonthClose.claim(run_id)
+    if not claimed:
+        return run.status
+    return run_queued(run).status
