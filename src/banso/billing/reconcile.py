@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import polars as pl
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -193,9 +194,9 @@ def import_bank(data: bytes, filename: str = "", *, actor: Any = None) -> Proces
 
 
 class FeeRates:
-    """The payment-fee rate (%) of a merchant's booking on a day: the most specific `CommissionRule` in force
-    (merchant + plan, then merchant, then every merchant), else `BillingSettings.default_payment_fee_rate`.
-    Rules are few; they are read once and looked up in memory for every booking."""
+    """Fallback when the close's rule resolver (`billing.commission.resolve`) is not installed: the most
+    specific `CommissionRule` in force (merchant + plan, then merchant, then every merchant), else
+    `BillingSettings.default_payment_fee_rate`."""
 
     def __init__(self) -> None:
         self.default = BillingSettings.current().default_payment_fee_rate
@@ -206,11 +207,46 @@ class FeeRates:
             )
 
     def rate(self, merchant_id: int, plan: str, day: dt.date) -> Decimal:
-        for key in ((merchant_id, plan), (merchant_id, ""), (None, plan), (None, "")):
+        for key in ((merchant_id, plan), (merchant_id, ""), (None, "")):
             for start, end, rate in self.rules.get(key, ()):
                 if start <= day and (end is None or day <= end):
                     return rate
         return self.default
+
+
+def fee_basis(rows: Sequence[tuple[int, int, str, dt.datetime]]) -> dict[int, int]:
+    """Booking id → its payment-fee rate in hundredths of a percent (360 = 3.60 %), for (id, merchant id,
+    plan, scheduled_at) rows: the same rule resolution as the month close (one vectorised pass), so the fee
+    the statement deducts is the fee expected from PAY.JP."""
+    if not rows:
+        return {}
+    try:
+        from . import commission
+    except ImportError:
+        commission = None  # type: ignore[assignment]
+    days = [scheduled.astimezone(TOKYO).date() for _pk, _m, _p, scheduled in rows]
+    if commission is not None and hasattr(commission, "resolve"):
+        frame = pl.DataFrame(
+            {
+                "id": [r[0] for r in rows],
+                "merchant_id": [r[1] for r in rows],
+                "plan": [r[2] or "" for r in rows],
+                "day": days,
+            },
+            schema={"id": pl.Int64, "merchant_id": pl.Int64, "plan": pl.Utf8, "day": pl.Date},
+        )
+        resolved = commission.resolve(frame)
+        return dict(zip(resolved["id"].to_list(), resolved["fee_bp"].to_list(), strict=True))
+    rates = FeeRates()
+    return {
+        pk: int(rates.rate(merchant_id, plan, day) * 100)
+        for (pk, merchant_id, plan, _s), day in zip(rows, days, strict=True)
+    }
+
+
+def fee_at(amount: int, basis: int) -> int:
+    """amount × rate, fractions of a yen dropped (as `payjp.fee_for` and the month close compute it)."""
+    return amount * basis // 10000
 
 
 # --- matching -----------------------------------------------------------------------------------------
@@ -224,6 +260,7 @@ class _Group:
     amount: int = 0
     refunded: int = 0
     fee: int = 0
+    basis: int = 0  # the first booking's fee rate (hundredths of a percent)
 
 
 @dataclass
@@ -254,10 +291,9 @@ def match(month: dt.date | None = None) -> MatchResult:
     months = [month_start(month)] if month else _months_with_data()
     result = MatchResult(months=months)
     with translation.override(settings.LANGUAGE_CODE):
-        rates = FeeRates()
         for first in months:
             with transaction.atomic():
-                items, kept = _match_month(first, rates)
+                items, kept = _match_month(first)
             result.items += items
             result.kept += kept
     counts = ReconciliationItem.objects.filter(month__in=months).values("status").annotate(n=Count("id"))
@@ -265,7 +301,7 @@ def match(month: dt.date | None = None) -> MatchResult:
     return result
 
 
-def _match_month(first: dt.date, rates: FeeRates) -> tuple[int, int]:
+def _match_month(first: dt.date) -> tuple[int, int]:
     start, end = month_bounds(first)
     scope = ReconciliationItem.objects.filter(month=first)
     scope.exclude(status=MatchStatus.RESOLVED).delete()
@@ -319,13 +355,16 @@ def _match_month(first: dt.date, rates: FeeRates) -> tuple[int, int]:
     bookings = Booking.objects.filter(payment_id__in=charge_ids).values_list(
         "id", "payment_id", "amount", "refunded_amount", "provider_id", "plan", "scheduled_at"
     )
-    for pk, payment_id, amount, refunded, provider_id, plan, scheduled_at in bookings.iterator(chunk_size=CHUNK):
+    rows = list(bookings.iterator(chunk_size=CHUNK))
+    bases = fee_basis([(pk, provider_id, plan, when) for pk, _p, _a, _r, provider_id, plan, when in rows])
+    for pk, payment_id, amount, refunded, _provider, _plan, _when in rows:
         group = groups[payment_id]
+        if not group.booking_ids:
+            group.basis = bases[pk]
         group.booking_ids.append(pk)
         group.amount += amount
         group.refunded += refunded
-        rate = rates.rate(provider_id, plan, scheduled_at.astimezone(TOKYO).date())
-        group.fee += payjp.fee_for(amount, rate)
+        group.fee += fee_at(amount, bases[pk])
 
     charge_amount: dict[str, int] = {}
     for pk, external_id, amount, _transfer in charges:
@@ -417,7 +456,7 @@ def _match_month(first: dt.date, rates: FeeRates) -> tuple[int, int]:
             continue
         charged = charge_amount.get(charge_id, group.amount)
         # The processor's fee is on what it charged; one booking's rate applies to that whole amount.
-        expected = group.fee if len(group.booking_ids) > 1 else _single_fee(group, charged, rates)
+        expected = group.fee if len(group.booking_ids) > 1 else fee_at(charged, group.basis)
         status = MatchStatus.MATCHED if expected == amount else MatchStatus.MISMATCHED
         add(
             ReconciliationKind.FEE,
@@ -452,15 +491,6 @@ def _match_month(first: dt.date, rates: FeeRates) -> tuple[int, int]:
 
     ReconciliationItem.objects.bulk_create(items, batch_size=2000)
     return len(items), len(resolved)
-
-
-def _single_fee(group: _Group, charged: int, rates: FeeRates) -> int:
-    if group.amount == charged:
-        return group.fee
-    provider_id, plan, scheduled_at = Booking.objects.values_list("provider_id", "plan", "scheduled_at").get(
-        pk=group.booking_ids[0]
-    )
-    return payjp.fee_for(charged, rates.rate(provider_id, plan, scheduled_at.astimezone(TOKYO).date()))
 
 
 def _many(group: _Group, lead: str = "") -> str:
@@ -689,7 +719,6 @@ def demo_data(
     rng = random.Random(seed)
     first = month_start(month or month_start(timezone.localdate(), -1))
     start, end = month_bounds(first)
-    rates = FeeRates()
     if bookings is None:
         bookings = Booking.objects.filter(booked_at__gte=start, booked_at__lt=end).order_by("id")
     chosen = list(bookings)
@@ -705,15 +734,12 @@ def demo_data(
     rng.shuffle(problems)
     special = {b.pk: i for i, b in enumerate(problems[: max(0, mismatches) * 5])}
     terms: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    bases = fee_basis([(b.pk, b.provider_id, b.plan, b.scheduled_at) for b in chosen])
     for booking in chosen:
         role = special.get(booking.pk, -1) % 5 if booking.pk in special else -1
         if role == 1:  # the charge never reached the import
             continue
-        rate = (
-            fee_rate
-            if fee_rate is not None
-            else rates.rate(booking.provider_id, booking.plan, booking.scheduled_at.astimezone(TOKYO).date())
-        )
+        rate = fee_rate if fee_rate is not None else Decimal(bases[booking.pk]) / 100
         amount = booking.amount + (500 if role == 0 else 0)
         refunded = booking.refunded_amount + (1000 if role == 2 and booking.refunded_amount + 1000 <= amount else 0)
         charged_rate = rate + Decimal("0.5") if role == 3 else rate
