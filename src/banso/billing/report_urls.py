@@ -1,8 +1,8 @@
-from django.urls import path
+from django.urls import URLPattern, path
 
 from . import report_views
 
-urlpatterns: list = [
+urlpatterns: list[URLPattern] = [
     path("", report_views.report, name="report"),
     path("merchants/<int:pk>/", report_views.report_merchant, name="report_merchant"),
     path("report.xlsx", report_views.report_xlsx, name="report_xlsx"),

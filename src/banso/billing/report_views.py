@@ -43,10 +43,11 @@ def month_param(text: str | None) -> dt.date:
 def cached_build(month: dt.date) -> reports.MonthlyReport:
     window = reports.repeat_window_days()
     key = f"billing:report:{month:%Y-%m}:{window}"
-    report = cache.get(key)
-    if report is None:
-        report = reports.build(month, window_days=window)
-        cache.set(key, report, CACHE_SECONDS)
+    cached = cache.get(key)
+    if isinstance(cached, reports.MonthlyReport):
+        return cached
+    report = reports.build(month, window_days=window)
+    cache.set(key, report, CACHE_SECONDS)
     return report
 
 
