@@ -10,7 +10,7 @@ from banso.billing.models import BillingSettings, CommissionRule, MerchantCharge
 
 from .factories_report import BookingFactory, MemberFactory, MerchantFactory, tokyo
 
-__all__ = ["BookingFactory", "MemberFactory", "MerchantFactory", "tokyo", "issuer", "RuleFactory", "ChargeFactory"]
+__all__ = ["BookingFactory", "ChargeFactory", "MemberFactory", "MerchantFactory", "RuleFactory", "issuer", "tokyo"]
 
 
 def issuer(**changes: object) -> BillingSettings:

@@ -262,7 +262,7 @@ def august_closed(db):
 
 
 def test_a_refund_of_a_closed_month_is_an_adjustment_and_a_credit_note_of_the_next_close(august_closed):
-    merchant, booking, august = august_closed
+    _merchant, booking, august = august_closed
     Booking.objects.filter(pk=booking.pk).update(refunded_amount=44_000, refunded_at=tokyo(2026, 9, 3))
 
     september = closing.close_month(SEPTEMBER)

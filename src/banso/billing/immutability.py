@@ -32,6 +32,12 @@ GUARDED = {
 MUTABLE_COLUMN = "pdf_path"
 MESSAGE = "billing: this row belongs to a closed month and cannot be changed (corrections are adjustments)"
 
+_PG_BRANCHES = " ".join(
+    f"{'IF' if i == 0 else 'ELSIF'} TG_TABLE_NAME = '{table}' THEN "
+    + select.replace("SELECT c.close_status", "SELECT c.close_status INTO status")
+    + ";"
+    for i, (table, select) in enumerate(GUARDED.items())
+)
 _PG_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION billing_closed_guard() RETURNS trigger AS $$
 DECLARE status text;
@@ -41,12 +47,7 @@ BEGIN
     THEN RAISE EXCEPTION '{MESSAGE}' USING ERRCODE = 'integrity_constraint_violation';
     END IF;
   ELSE
-    {
-    " ".join(
-        f"{'IF' if i == 0 else 'ELSIF'} TG_TABLE_NAME = '{table}' THEN {select.replace('SELECT c.close_status', 'SELECT c.close_status INTO status')};"
-        for i, (table, select) in enumerate(GUARDED.items())
-    )
-}
+    {_PG_BRANCHES}
     END IF;
     IF status = 'closed' AND NOT (
       TG_OP = 'UPDATE' AND (to_jsonb(NEW) - '{MUTABLE_COLUMN}') = (to_jsonb(OLD) - '{MUTABLE_COLUMN}')
