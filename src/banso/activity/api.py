@@ -14,7 +14,7 @@ from banso.core.models import User
 from banso.core.permissions import Capability
 
 from .importing import ImportRefused, import_records
-from .models import ImportEntity, ImportJob
+from .models import ImportJob, import_entity_choices
 from .services import create_job, live_percent, live_processed_rows, record_api_batch, start_job
 
 router = Router(tags=["imports"])
@@ -83,8 +83,9 @@ def _job_out(job: ImportJob) -> dict[str, Any]:
 
 
 def _entity(entity: str) -> str:
-    if entity not in ImportEntity.values:
-        raise HttpError(404, f"unknown entity {entity!r}; one of: {', '.join(ImportEntity.values)}")
+    known = [value for value, _label in import_entity_choices()]
+    if entity not in known:
+        raise HttpError(404, f"unknown entity {entity!r}; one of: {', '.join(known)}")
     return entity
 
 

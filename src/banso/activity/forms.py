@@ -3,11 +3,11 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import ImportEntity
+from .models import import_entity_choices
 
 
 class ImportUploadForm(forms.Form):
-    entity = forms.ChoiceField(label=_("Records"), choices=ImportEntity.choices)
+    entity = forms.ChoiceField(label=_("Records"), choices=import_entity_choices)
     source = forms.SlugField(
         label=_("Source"),
         max_length=50,

@@ -1,5 +1,7 @@
 """Events (what accounts and end users did) and import jobs (how records arrived)."""
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -81,10 +83,20 @@ class ImportEntity(models.TextChoices):
     EVENTS = "events", _("Events")
 
 
+# Record types that apps above activity make importable (marketplace's bookings…), registered from their
+# AppConfig.ready() through `importing.register_spec`: value → label.
+REGISTERED_ENTITIES: dict[str, Any] = {}
+
+
+def import_entity_choices() -> list[tuple[str, Any]]:
+    """The built-in record types, then the registered ones (a callable, so registering needs no migration)."""
+    return [*ImportEntity.choices, *REGISTERED_ENTITIES.items()]
+
+
 class ImportJob(models.Model):
     """One file or API batch being imported; its progress and per-row errors are shown to the user."""
 
-    entity = models.CharField(_("records"), max_length=20, choices=ImportEntity.choices)
+    entity = models.CharField(_("records"), max_length=20, choices=import_entity_choices)
     source = models.CharField(_("source"), max_length=50)
     filename = models.CharField(_("file"), max_length=255, blank=True)
     stored_path = models.CharField(max_length=500, blank=True)

@@ -9,7 +9,17 @@ same file twice changes nothing. Events are insert-only through the event store.
 
 from .checking import Checked, check
 from .reading import decode_to_utf8, frame_from_records, read_csv, read_file, read_xlsx
-from .specs import SPECS, Column, EntitySpec, ImportRefused, ImportResult, Progress, row_error, spec_for
+from .specs import (
+    SPECS,
+    Column,
+    EntitySpec,
+    ImportRefused,
+    ImportResult,
+    Progress,
+    register_spec,
+    row_error,
+    spec_for,
+)
 from .writing import import_bytes, import_frame, import_records
 
 __all__ = [
@@ -29,6 +39,7 @@ __all__ = [
     "read_csv",
     "read_file",
     "read_xlsx",
+    "register_spec",
     "row_error",
     "spec_for",
 ]

@@ -179,6 +179,8 @@ def check(spec: EntitySpec, raw: pl.DataFrame, source: str, *, first_row: int = 
         errors.add_rows(
             frame, no_subject, "account", lambda _v: _("An event needs an account or an end user (or both).")
         )
+    for extra in spec.checks:
+        extra(frame, result, errors.add_rows)
     return Checked(spec, source, result, present, errors.sorted(), errors.count)
 
 
@@ -226,6 +228,20 @@ def _check_column(
         bad = given & ~truth & ~value.is_in(FALSE_WORDS)
         errors.add_rows(frame, bad, name, lambda v: _("%(value)s is not yes/no (true/false).") % {"value": v})
         return {name: pl.select(pl.when(given).then(truth).otherwise(None)).to_series().alias(name)}
+    if kind == "int":
+        text = raw.str.replace_many(_FULL_WIDTH, _ASCII).str.replace_all(r"[,\s%％]", "")
+        value = text.cast(pl.Int64, strict=False)
+        bad = given & (~text.str.contains(r"^\d{1,9}$") | value.is_null())
+        errors.add_rows(frame, bad, name, lambda v: _("%(value)s is not a whole number.") % {"value": v})
+        if column.allowed:
+            allowed = ", ".join(str(a) for a in column.allowed)
+            errors.add_rows(
+                frame,
+                given & ~bad & ~value.is_in(list(column.allowed)),
+                name,
+                lambda v: _("%(value)s is not one of: %(choices)s") % {"value": v, "choices": allowed},
+            )
+        return {name: value}
     if kind == "int_yen":
         text = raw.str.replace_many(_FULL_WIDTH, _ASCII).str.replace_all(r"[,¥￥円\s]", "")
         number = text.str.contains(r"^[+-]?\d+(\.\d+)?$")

@@ -26,15 +26,21 @@ class Column:
     """One column of an import file: its name there, how its text is read, and the model field it fills."""
 
     name: str
-    kind: str  # str | int_yen | date | datetime | bool | decimal | json | email | choice | ref
+    kind: str  # str | int | int_yen | date | datetime | bool | decimal | json | email | choice | ref
     required: bool = False
     max_length: int | None = None
     choices: type[models.TextChoices] | None = None
     ref: str | None = None  # for kind="ref": "account" | "contact" | "end_user", by external id in the source
+    allowed: tuple[int, ...] | None = None  # for kind="int": the only values accepted (a tax rate: 8 or 10)
 
     @property
     def attname(self) -> str:
         return f"{self.name}_id" if self.kind == "ref" else self.name
+
+
+# A check across columns, run after every column's own: (raw frame, typed frame, add_rows(frame, mask, column,
+# reason)). Registered specs bring theirs (a cancelled booking needs its cancellation time).
+RowCheck = Callable[[Any, Any, Callable[..., None]], None]
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,9 @@ class EntitySpec:
     entity: str
     model: type[models.Model]
     columns: tuple[Column, ...]
+    checks: tuple[RowCheck, ...] = ()
+    account_attr: str = "account_id"  # the audit entry's account
+    describe: Callable[[Any], str] | None = None  # the audit entry's text without a query per row
 
     @property
     def by_name(self) -> dict[str, Column]:
@@ -132,6 +141,15 @@ REF_MODELS: dict[str, type[Account | Contact | EndUser]] = {
     "end_user": EndUser,
 }
 SELF_REFS: dict[str, str] = {ImportEntity.CONTACTS: "contact"}  # references that may point at rows of the same file
+
+
+def register_spec(spec: EntitySpec, label: Any) -> None:
+    """Make a record type of an app above activity importable through the one engine (files, API, page):
+    call from its AppConfig.ready(). `label` is the lazy translated name shown in the imports page."""
+    from ..models import REGISTERED_ENTITIES
+
+    SPECS[spec.entity] = spec
+    REGISTERED_ENTITIES[spec.entity] = label
 
 
 def spec_for(entity: str) -> EntitySpec:

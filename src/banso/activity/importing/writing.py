@@ -22,7 +22,7 @@ from .. import store
 from ..models import ImportEntity
 from .checking import Checked, check
 from .reading import frame_from_records, read_file
-from .specs import LOOKUP_CHUNK, SELF_REFS, Column, ImportRefused, ImportResult, Progress, spec_for
+from .specs import LOOKUP_CHUNK, SELF_REFS, Column, EntitySpec, ImportRefused, ImportResult, Progress, spec_for
 
 WRITE_CHUNK = 100_000  # events per store call (and progress step)
 RECORD_CHUNK = 2_000  # records per upsert step
@@ -163,11 +163,11 @@ def _upsert(checked: Checked, actor: User | None, progress: Progress | None) -> 
             if isinstance(obj, Account):
                 obj.search_text = search_key(obj.name, obj.name_kana)
             changed.append(obj)
-            audit.append(_audit_entry(obj, AuditAction.UPDATE, before, snapshot(obj, audited), actor))
+            audit.append(_audit_entry(obj, AuditAction.UPDATE, before, snapshot(obj, audited), actor, spec))
         if new_objs:
             model._default_manager.bulk_create(new_objs, batch_size=1000)
             for obj in new_objs:
-                entry = _audit_entry(obj, AuditAction.CREATE, {}, snapshot(obj, audited), actor)
+                entry = _audit_entry(obj, AuditAction.CREATE, {}, snapshot(obj, audited), actor, spec)
                 created_audit[obj.pk] = entry
                 audit.append(entry)
         if changed:
@@ -241,16 +241,21 @@ def _apply_self_refs(
 
 
 def _audit_entry(
-    obj: models.Model, action: AuditAction, before: Mapping[str, Any], after: Mapping[str, Any], actor: User | None
+    obj: models.Model,
+    action: AuditAction,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    actor: User | None,
+    spec: EntitySpec | None = None,
 ) -> AuditEntry:
-    account_id = obj.pk if isinstance(obj, Account) else getattr(obj, "account_id", None)
+    account_id = obj.pk if isinstance(obj, Account) else getattr(obj, spec.account_attr if spec else "account_id", None)
     return AuditEntry(
         actor=actor if actor is not None and actor.is_authenticated else None,
         via="import",
         action=action,
         object_type=obj._meta.label_lower,
         object_id=str(obj.pk),
-        object_repr=_describe(obj)[:200],
+        object_repr=(spec.describe(obj) if spec and spec.describe else _describe(obj))[:200],
         account_id=account_id,
         changes=diff(before, after),
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from banso.activity.models import ImportEntity, ImportStatus
+from banso.activity.models import ImportStatus, import_entity_choices
 from banso.activity.services import import_path
 
 
@@ -15,7 +15,7 @@ class Command(BaseCommand):
     help = "Import accounts, contacts, contracts, end users or events from a CSV or XLSX file."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("entity", choices=ImportEntity.values)
+        parser.add_argument("entity", choices=[value for value, _label in import_entity_choices()])
         parser.add_argument("path", type=Path)
         parser.add_argument("--source", required=True, help="where the records come from; ids are unique per source")
 
