@@ -6,3 +6,8 @@ class MarketplaceConfig(AppConfig):
     name = "banso.marketplace"
     label = "marketplace"
     verbose_name = _("Marketplace")
+
+    def ready(self) -> None:
+        from . import importing
+
+        importing.register()
