@@ -82,9 +82,7 @@ def test_dashboard_charges_csv_with_japanese_headers_in_shift_jis():
 
 
 def test_bad_csv_rows_are_named_by_line_and_column():
-    data = (
-        "id,amount,created\r\nch_1,1000,2026-10-01 10:00\r\nch_2,abc,2026-10-01 10:00\r\nch_3,1000,someday\r\n"
-    ).encode()
+    data = b"id,amount,created\r\nch_1,1000,2026-10-01 10:00\r\nch_2,abc,2026-10-01 10:00\r\nch_3,1000,someday\r\n"
     with pytest.raises(ImportRefused) as refused:
         reconcile.import_payjp(data, "c.csv")
     assert [(e["row"], e["column"]) for e in refused.value.errors] == [(3, "amount"), (4, "created")]

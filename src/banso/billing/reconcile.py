@@ -665,7 +665,9 @@ def summary(months: int = 12) -> list[dict[str, Any]]:
     """Per month (newest first): count, difference total and absolute difference per status."""
     rows = (
         ReconciliationItem.objects.values("month", "status")
-        .annotate(n=Count("id"), difference=Sum("difference"), gap=Sum(Abs("difference")), actual=Sum("actual"))
+        .annotate(
+            n=Count("id"), diff_total=Sum("difference"), gap_total=Sum(Abs("difference")), actual_total=Sum("actual")
+        )
         .order_by("-month")
     )
     table: dict[dt.date, dict[str, Any]] = {}
@@ -673,9 +675,9 @@ def summary(months: int = 12) -> list[dict[str, Any]]:
         entry = table.setdefault(row["month"], {"month": row["month"], "statuses": {}, "total": 0, "open": 0})
         entry["statuses"][row["status"]] = {
             "count": row["n"],
-            "difference": row["difference"] or 0,
-            "gap": row["gap"] or 0,
-            "actual": row["actual"] or 0,
+            "difference": row["diff_total"] or 0,
+            "gap": row["gap_total"] or 0,
+            "actual": row["actual_total"] or 0,
         }
         entry["total"] += row["n"]
         if row["status"] in (MatchStatus.MISMATCHED, MatchStatus.UNMATCHED):
