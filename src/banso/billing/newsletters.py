@@ -586,7 +586,7 @@ def rate(part: int, whole: int) -> Decimal | None:
 def results(newsletter: Newsletter) -> dict[str, Any]:
     """Delivered (the outbox sent it), failed, not sent because unsubscribed, opened and clicked (of tracked
     deliveries: rates are of members who allow tracking), and recipients who unsubscribed after it was sent."""
-    counted = with_counts(Newsletter.objects.filter(pk=newsletter.pk)).get()
+    counted: Any = with_counts(Newsletter.objects.filter(pk=newsletter.pk)).get()
     unsubscribed = 0
     if newsletter.sent_at:
         emails = newsletter.deliveries.annotate(address=Lower("email")).values("address")
