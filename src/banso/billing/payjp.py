@@ -306,8 +306,9 @@ def _transfer(obj: Mapping[str, Any], row: int, errors: _Errors, cols: Mapping[s
     scheduled = _date(obj.get("scheduled_date"), errors, row, name("scheduled_date"))
     created_value = obj.get("created")
     created = _moment(created_value, errors, row, name("created")) if created_value else None
-    summary = obj.get("summary") if isinstance(obj.get("summary"), Mapping) else {}
-    term = obj.get("term") if isinstance(obj.get("term"), Mapping) else {}
+    given_summary, given_term = obj.get("summary"), obj.get("term")
+    summary: Mapping[str, Any] = given_summary if isinstance(given_summary, Mapping) else {}
+    term: Mapping[str, Any] = given_term if isinstance(given_term, Mapping) else {}
     term_start = obj.get("term_start") or term.get("start_at")
     term_end = obj.get("term_end") or term.get("end_at")
     start = _moment(term_start, errors, row, name("term_start")) if term_start else None

@@ -20,7 +20,7 @@ from banso.api.schemas import ErrorOut, refused, validation_errors
 from banso.core.models import User
 from banso.core.permissions import Capability
 
-from . import reconcile
+from . import payjp, reconcile
 from .models import ProcessorImport, ReconciliationItem
 from .recon_views import import_upload, month_param
 
@@ -236,9 +236,7 @@ def import_file(request: HttpRequest, kind: Form[str], file: File[UploadedFile])
 def import_objects(request: HttpRequest, payload: Body[dict[str, Any]]) -> Status[Any]:
     """PAY.JP API objects as JSON: a list object (`{"object": "list", "data": [...]}`) or one charge/transfer."""
     try:
-        record = reconcile.import_payjp_objects(
-            reconcile.payjp.objects_from_json(payload), actor=_actor(request), filename="api"
-        )
+        record = reconcile.import_payjp_objects(payjp.objects_from_json(payload), actor=_actor(request), filename="api")
     except ImportRefused as error:
         return Status(422, {"error_count": error.error_count, "errors": error.errors})
     return Status(201, _import(record))

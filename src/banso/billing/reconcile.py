@@ -90,10 +90,11 @@ def _write_txns(txns: Sequence[payjp.Txn], record: ProcessorImport) -> None:
                 "id", "kind", "external_id", *TXN_FIELDS
             ):
                 existing[(row.kind, row.external_id)] = row
-    new, changed = [], []
+    new: list[ProcessorTransaction] = []
+    changed: list[ProcessorTransaction] = []
     for key, txn in unique.items():
-        row = existing.get(key)
-        if row is None:
+        found = existing.get(key)
+        if found is None:
             new.append(
                 ProcessorTransaction(
                     kind=txn.kind,
@@ -109,6 +110,7 @@ def _write_txns(txns: Sequence[payjp.Txn], record: ProcessorImport) -> None:
                 )
             )
             continue
+        row = found
         values = {name: getattr(txn, name) for name in TXN_FIELDS}
         # A charge export without the transfer column must not forget a transfer learnt earlier.
         if not values["transfer_id"]:
@@ -358,13 +360,13 @@ def _match_month(first: dt.date) -> tuple[int, int]:
     rows = list(bookings.iterator(chunk_size=CHUNK))
     bases = fee_basis([(pk, provider_id, plan, when) for pk, _p, _a, _r, provider_id, plan, when in rows])
     for pk, payment_id, amount, refunded, _provider, _plan, _when in rows:
-        group = groups[payment_id]
-        if not group.booking_ids:
-            group.basis = bases[pk]
-        group.booking_ids.append(pk)
-        group.amount += amount
-        group.refunded += refunded
-        group.fee += fee_at(amount, bases[pk])
+        target = groups[payment_id]
+        if not target.booking_ids:
+            target.basis = bases[pk]
+        target.booking_ids.append(pk)
+        target.amount += amount
+        target.refunded += refunded
+        target.fee += fee_at(amount, bases[pk])
 
     charge_amount: dict[str, int] = {}
     for pk, external_id, amount, _transfer in charges:
@@ -572,6 +574,8 @@ def _match_transfers(first: dt.date, add: Any, used: set[int]) -> None:
     )
     taken: set[int] = set()
     for pk, external_id, amount, scheduled, raw in transfers:
+        if scheduled is None:
+            continue
         low, high = _window(scheduled, closed)
         candidates = [
             (_business_distance(day, scheduled, closed), day, dep_id)
