@@ -553,9 +553,6 @@ def build(ctx: DemoContext) -> None:
         Contract.objects.bulk_create(contracts, batch_size=BATCH, ignore_conflicts=True)
         ctx.count("contracts", Contract.objects.filter(source=DEMO_SOURCE).count() - before)
 
-        merchant = ctx.shared.get("users", {}).get("merchant")
-        if merchant is not None and accounts:
-            merchant.portal_accounts.add(accounts[0].id)
         refresh_rollups(today=ctx.today)
     churned = sum(1 for a in accounts if a.churned_on)
     ctx.progress(
