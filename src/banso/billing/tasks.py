@@ -13,3 +13,12 @@ def close_month_task(run_id: int) -> str:
     if not claimed:
         return run.status
     return run_queued(run).status
+
+
+@task()
+def write_documents_task(run_id: int) -> int:
+    """Write the PDFs a closed month is still missing (the retry of a close whose documents failed)."""
+    from .closing import retry_documents
+
+    run = MonthClose.objects.get(pk=run_id)
+    return retry_documents(run).documents
