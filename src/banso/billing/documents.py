@@ -123,6 +123,15 @@ def _issuer_block(document: Document, name: str, registration_number: str | None
     document.set_y(top)
 
 
+def _amount_table(document: Document, header: tuple[str, str], rows: Sequence[tuple[str, int]]) -> None:
+    """Two columns, label and amount; negative amounts as -¥1,234."""
+    document.set_fill_color(230, 236, 244)
+    document.table_row([(120, header[0], "L"), (60, header[1], "R")], 6.5, True)
+    for label, amount in rows:
+        document.table_row([(120, label, "L"), (60, yen(amount), "R")], 6.5)
+    document.ln(2)
+
+
 # --- Statement (精算書) -------------------------------------------------------------------------------------
 
 
@@ -217,7 +226,7 @@ def _render_statement(data: StatementData, billing: BillingSettings) -> bytes:
         rows.append(("お支払額", statement.payout))
     else:
         rows.append(("ご請求額", -statement.payout))
-    document.data_table([("項目", "text", 120), ("金額", "yen", 60)], rows)
+    _amount_table(document, ("項目", "金額"), rows)
     payment = "お支払予定日" if statement.payout >= 0 else "お支払期限"
     _key_values(
         document,

@@ -214,7 +214,8 @@ class _Prototype:
         self.path = path
         self.collection = 0 if path.suffix.lower() == ".ttc" else None
         self.font = TTFFont(owner, path, fontkey, "", None, None, None, self.collection or 0)
-        self.characters = frozenset(chr(point) for point in self.font.cmap)
+        # Line breaks and tabs are layout, not glyphs: they must not bring in the fallback font.
+        self.characters = frozenset(chr(point) for point in self.font.cmap) | {"\n", "\r", "\t"}
         source = self.font.ttfont
         self.compact = "glyf" in source and self.collection is None
         if self.compact:
