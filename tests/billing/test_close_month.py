@@ -303,6 +303,30 @@ def test_a_late_refund_is_adjusted_once_never_twice(august_closed):
         )
 
 
+def test_a_refund_raised_later_adjusts_only_the_difference_and_a_cancellation_is_not_refunded_again(august_closed):
+    merchant, booking, _ = august_closed
+    cancelled = BookingFactory(
+        provider=merchant,
+        scheduled_at=tokyo(2026, 9, 12),
+        amount=10_000,
+        status=BookingStatus.CANCELLED,
+        cancellation_fee=2_000,
+    )
+    Booking.objects.filter(pk=booking.pk).update(refunded_amount=11_000, refunded_at=tokyo(2026, 9, 3))
+    closing.close_month(SEPTEMBER)
+    Booking.objects.filter(pk=booking.pk).update(refunded_amount=44_000, refunded_at=tokyo(2026, 10, 2))
+    Booking.objects.filter(pk=cancelled.pk).update(refunded_amount=8_000, refunded_at=tokyo(2026, 10, 3))
+
+    closing.close_month(OCTOBER)
+
+    refunds = list(
+        Adjustment.objects.filter(booking=booking).order_by("month").values_list("month", "commission_amount")
+    )
+    # 11,000 then the remaining 33,000: 1,100 and 3,300 of the 4,400 commission given back.
+    assert refunds == [(SEPTEMBER, -1_100), (OCTOBER, -3_300)]
+    assert not Adjustment.objects.filter(booking=cancelled).exists()
+
+
 def test_rates_fall_back_to_the_billing_settings_without_rules(db):
     issuer(default_commission_rate=Decimal("7.50"), default_payment_fee_rate=Decimal("3.25"))
     assert commission.rates_for(None, "", dt.date(2026, 10, 1)) == (Decimal("7.5"), Decimal("3.25"))

@@ -1,8 +1,8 @@
-from django.urls import path
+from django.urls import URLPattern, path
 
 from . import close_views
 
-urlpatterns: list = [
+urlpatterns: list[URLPattern] = [
     path("closes/", close_views.close_list, name="closes"),
     path("closes/<str:month>/preview/", close_views.close_preview, name="close_preview"),
     path("closes/<str:month>/close/", close_views.close_start, name="close_start"),

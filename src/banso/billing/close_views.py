@@ -33,6 +33,7 @@ from banso.core.views import progress_fragment
 from . import closing, commission, corrections
 from .models import (
     Adjustment,
+    BillingSettings,
     CloseStatus,
     CommissionRule,
     Invoice,
@@ -271,7 +272,7 @@ def rule_list(request: HttpRequest) -> HttpResponse:
 def _rules_page(request: HttpRequest, errors: dict[str, list[str]] | None = None, form: Any = None) -> HttpResponse:
     rules = CommissionRule.objects.select_related("merchant").order_by("merchant__name", "plan", "-effective_from")
     page = Paginator(rules, PER_PAGE).get_page(request.GET.get("page"))
-    billing_defaults = commission.BillingSettings.current()
+    billing_defaults = BillingSettings.current()
     context = {
         "page": page,
         "errors": errors or {},

@@ -10,7 +10,10 @@ How the numbers are made (docs/BILLING.md says the same for users):
 - A refund of a booking of this month made before the month ended (or before it started) is a refund line
   of this month. A refund made later, of a month already closed, becomes an Adjustment of the month it was
   made in (payout −refund + the commission given back with its tax) and a credit note for that commission,
-  linked to the original invoice: closed months are never touched.
+  linked to the original invoice: closed months are never touched. Only what was not refunded before is
+  adjusted (a refund raised again later adjusts the difference), never more than the sale, and the
+  commission given back never exceeds what was charged. A booking cancelled in its closed month had the fee
+  as its sale, so a later refund of the rest changes nothing.
 - Commission and payment fee are computed per line in integers and rounded down to the yen:
   `sales × basis // 10000`, basis being the rate in hundredths of a percent (10.50 % → 1050). A refund line
   gives back `refund × basis // 10000` of commission; payment fees are not given back (the processor keeps
@@ -239,7 +242,7 @@ class Computation:
     bookings: int
 
 
-BOOKING_SCHEMA = {
+BOOKING_SCHEMA: dict[str, Any] = {
     "id": pl.Int64,
     "merchant_id": pl.Int64,
     "plan": pl.Utf8,
@@ -359,18 +362,21 @@ def _late_refunds(month: dt.date) -> list[LateRefund]:
     if not refunded:
         return []
     ids = [row[0] for row in refunded]
-    originals: dict[int, tuple[int, Any, dt.date]] = {}
-    already: dict[int, int] = defaultdict(int)
+    # The booking's sale line on its closed statement, and what later lines already gave back.
+    originals: dict[int, tuple[int, Any, dt.date, int, int]] = {}
+    refunded_before: dict[int, int] = defaultdict(int)
+    commission_back_before: dict[int, int] = defaultdict(int)
     for start_at in range(0, len(ids), 5000):
         chunk = ids[start_at : start_at + 5000]
         lines = StatementLine.objects.filter(booking_id__in=chunk, statement__close__close_status=CloseStatus.CLOSED)
-        for booking_id, kind, sales, rate, statement_id, stmt_month in lines.values_list(
-            "booking_id", "kind", "sales", "commission_rate", "statement_id", "statement__month"
+        for booking_id, kind, sales, line_commission, rate, statement_id, stmt_month in lines.values_list(
+            "booking_id", "kind", "sales", "commission", "commission_rate", "statement_id", "statement__month"
         ):
-            if kind in (LineKind.SALE, LineKind.CANCELLATION):
-                originals[booking_id] = (statement_id, rate, stmt_month)
+            if kind == LineKind.SALE:
+                originals[booking_id] = (statement_id, rate, stmt_month, sales, line_commission)
             elif kind in (LineKind.REFUND, LineKind.ADJUSTMENT):
-                already[booking_id] += -sales
+                refunded_before[booking_id] += -sales
+                commission_back_before[booking_id] += -line_commission
     invoices = dict(
         Invoice.objects.filter(
             kind=InvoiceKind.INVOICE, statement_id__in={o[0] for o in originals.values()}
@@ -379,11 +385,15 @@ def _late_refunds(month: dt.date) -> list[LateRefund]:
     late = []
     for booking_id, merchant_id, amount, refunded_at, scheduled_at, plan in refunded:
         if booking_id not in originals:
-            continue  # its month was never billed here
-        statement_id, rate, original_month = originals[booking_id]
-        refund = amount - already[booking_id]
+            # Never billed here (before billing went live), or a cancellation: its sale was the fee and the
+            # rest of the amount went back to the customer without ever being a sale.
+            continue
+        statement_id, rate, original_month, sold, charged = originals[booking_id]
+        refund = min(amount, sold) - refunded_before[booking_id]
         if refund <= 0:
             continue
+        back = refund * commission.basis(rate) // 10000 if rate is not None else 0
+        back = max(0, min(back, charged - commission_back_before[booking_id]))
         late.append(
             LateRefund(
                 booking_id=booking_id,
@@ -392,7 +402,7 @@ def _late_refunds(month: dt.date) -> list[LateRefund]:
                 original_day=timezone.localtime(scheduled_at).date(),
                 original_month=original_month,
                 refund=refund,
-                commission_back=refund * commission.basis(rate) // 10000 if rate is not None else 0,
+                commission_back=back,
                 commission_rate=rate,
                 original_invoice_id=invoices.get(statement_id),
                 plan=plan or "予約",
@@ -764,10 +774,10 @@ def run_queued(run: MonthClose) -> MonthClose:
 def month_summaries(limit: int = 24) -> list[dict[str, Any]]:
     """The close list: each month with bookings or a close, newest first, with its totals."""
     closes: dict[dt.date, MonthClose] = {}
-    for run in MonthClose.objects.order_by("as_of", "created_at"):
-        current = closes.get(run.as_of)
+    for attempt in MonthClose.objects.order_by("as_of", "created_at"):
+        current = closes.get(attempt.as_of)
         if current is None or current.close_status != CloseStatus.CLOSED:
-            closes[run.as_of] = run
+            closes[attempt.as_of] = attempt
     totals = {
         row["close"]: row
         for row in Statement.objects.filter(close__close_status=CloseStatus.CLOSED)
@@ -776,9 +786,9 @@ def month_summaries(limit: int = 24) -> list[dict[str, Any]]:
     }
     today = timezone.localdate()
     months = set(closes)
-    current = month_start(today)
+    this_month = month_start(today)
     for back in range(1, 4):
-        months.add(month_start(current, -back))
+        months.add(month_start(this_month, -back))
     rows = []
     for month in sorted(months, reverse=True)[:limit]:
         run = closes.get(month)

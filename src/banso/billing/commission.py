@@ -36,7 +36,8 @@ def basis(rate: Decimal) -> int:
 
 
 def last_closed_month() -> dt.date | None:
-    return MonthClose.objects.filter(close_status=CloseStatus.CLOSED).aggregate(m=Max("as_of"))["m"]
+    month: dt.date | None = MonthClose.objects.filter(close_status=CloseStatus.CLOSED).aggregate(m=Max("as_of"))["m"]
+    return month
 
 
 def rules_frame() -> pl.DataFrame:
