@@ -44,7 +44,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import pgettext
 
 from banso.accounts.models import Account
 from banso.core import arrowdb
@@ -556,7 +556,7 @@ def close_month(month: dt.date, *, actor: User | None = None, run: MonthClose | 
     with translation.override(settings.LANGUAGE_CODE):
         write_missing_documents(run)
     run.status, run.finished_at, run.percent = RunStatus.SUCCEEDED, timezone.now(), 100
-    run.step = _("Closed")
+    run.step = pgettext("month close", "Closed")
     run.save(update_fields=["status", "finished_at", "percent", "step"])
     return run
 
@@ -757,7 +757,9 @@ def start_close(month: dt.date, actor: User | None) -> MonthClose:
     if active_run(month) is not None:
         raise CloseError(_("A close of %(month)s is already waiting or running.") % {"month": f"{month:%Y-%m}"})
     with transaction.atomic():
-        run = MonthClose.objects.create(as_of=month, triggered_by=actor, step=gettext_noop("Queued"))
+        with translation.override(settings.LANGUAGE_CODE):
+            step = _("Waiting for the worker")
+        run = MonthClose.objects.create(as_of=month, triggered_by=actor, step=step)
         transaction.on_commit(lambda: close_month_task.enqueue(run.pk))
     return run
 
