@@ -9,9 +9,10 @@ transaction ends, and concurrent issuers wait for each other instead of skipping
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -19,6 +20,9 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from banso.accounts.models import Account
+from banso.core.choices import AuditAction
+from banso.core.models import User
+from banso.core.services import record_change
 
 from .models import BillingSettings, DocumentSequence, Invoice, InvoiceKind, InvoiceLine, MonthClose
 from .tax import RATES, totals_per_rate, validate_registration_number
@@ -236,3 +240,26 @@ def issue_credit_note(
     with transaction.atomic():
         (invoice,) = issue_invoices([spec], issue_date=issue_date, kind=InvoiceKind.CREDIT_NOTE, close=close)
     return invoice
+
+
+def update_billing_settings(values: Mapping[str, Any], *, actor: User | None, via: str = "ui") -> BillingSettings:
+    """Change the operator's billing settings (fields not given keep their value), validated by
+    BillingSettingsForm (the registration number's check digit among others), with an audit entry.
+    Raises ValidationError naming the fields; nothing is written then."""
+    from .invoice_forms import SETTINGS_FIELDS, BillingSettingsForm
+
+    with transaction.atomic():
+        BillingSettings.current()
+        billing = BillingSettings.objects.select_for_update().get(pk=1)
+        before = {name: str(getattr(billing, name)) for name in SETTINGS_FIELDS}
+        data = {name: getattr(billing, name) for name in SETTINGS_FIELDS}
+        data.update({name: value for name, value in values.items() if name in SETTINGS_FIELDS})
+        form = BillingSettingsForm(data, instance=billing)
+        if not form.is_valid():
+            raise ValidationError(form.errors.as_data())
+        billing = form.save()
+        after = {name: str(getattr(billing, name)) for name in SETTINGS_FIELDS}
+        record_change(
+            actor=actor, obj=billing, action=AuditAction.UPDATE, before=before, after=after, account_id=None, via=via
+        )
+    return billing
