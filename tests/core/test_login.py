@@ -45,9 +45,10 @@ def test_english_is_one_switch_away(client):
 
 
 def test_merchant_user_lands_on_the_portal_not_the_account_list(client_as):
-    response = client_as(Role.MERCHANT_USER).get("/")
+    response = client_as(Role.MERCHANT_USER).get("/", follow=True)
     assert response.status_code == 200
-    assert response.templates[0].name == "core/portal_home.html"
+    assert response.redirect_chain[-1][0] == "/billing/portal/"
+    assert response.templates[0].name == "billing/portal_home.html"
 
 
 def test_an_english_browser_still_gets_japanese_until_the_user_switches(client):

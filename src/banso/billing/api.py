@@ -4,6 +4,7 @@ newsletters, and the merchant portal's own documents."""
 from ninja import Router
 
 from .close_api import router as close_router
+from .invoice_api import router as invoice_router
 from .newsletter_api import router as newsletter_router
 from .portal_api import router as portal_router
 from .recon_api import router as recon_router
@@ -14,4 +15,5 @@ router.add_router("/reports", report_router)
 router.add_router("/reconciliation", recon_router)
 router.add_router("/newsletters", newsletter_router)
 router.add_router("/portal", portal_router)
+router.add_router("/invoices", invoice_router)
 router.add_router("", close_router)

@@ -4,6 +4,7 @@ from django.contrib.auth import logout
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
 from .models import BackgroundRun
@@ -38,7 +39,13 @@ def healthz(request: HttpRequest) -> HttpResponse:
 def home(request: HttpRequest) -> HttpResponse:
     if has_capability(request.user, Capability.VIEW_ACCOUNTS):
         return redirect("accounts:list")
-    # External merchant users land on their portal: the accounts they may see documents for.
+    # External merchant users land on their portal: the billing app's when it is installed (looked up by URL
+    # name so that core does not import billing), else the list of accounts they may see documents for.
     # (`portal_accounts` is the reverse accessor of accounts.Account.portal_users.)
+    if has_capability(request.user, Capability.VIEW_OWN_DOCUMENTS):
+        try:
+            return redirect(reverse("billing:portal"))
+        except NoReverseMatch:
+            pass
     portal_accounts = getattr(request.user, "portal_accounts").all()  # noqa: B009
     return render(request, "core/portal_home.html", {"portal_accounts": portal_accounts})
