@@ -347,48 +347,65 @@ def _repeat(month: dt.date, window_days: int) -> tuple[int, int]:
     return counts["active"] or 0, repeat or 0
 
 
-def _top_plans(month: dt.date, names: Mapping[int, str]) -> tuple[tuple[PlanRow, ...], tuple[PlanRow, ...]]:
+@dataclass(frozen=True)
+class _MonthDetail:
+    by_merchant: dict[int, Figures]
+    plans: list[tuple[int, str, int, int, int]]  # (merchant, plan, bookings, guests, sales)
+    by_tax_rate: tuple[TaxRow, ...]
+
+
+def _month_detail(month: dt.date) -> _MonthDetail:
+    """The report month in one scan: grouped by merchant, plan and tax rate, then summed here three ways (per
+    merchant, per plan, per tax rate), plus one grouped scan of the month's refunds."""
     start, end = month_bounds(month)
-    base = (
+    groups = list(
         merchant_bookings()
         .filter(scheduled_at__gte=start, scheduled_at__lt=end)
-        .filter(NOT_CANCELLED)
-        .values("provider_id", "plan")
-        .annotate(n=Count("id"), g=Sum("guests"), s=Sum("amount"))
-    )
-
-    def rows(order: tuple[str, ...]) -> tuple[PlanRow, ...]:
-        return tuple(
-            PlanRow(r["provider_id"], names.get(r["provider_id"], ""), r["plan"], r["n"], r["g"] or 0, r["s"] or 0)
-            for r in base.order_by(*order)[:TOP_PLANS]
-        )
-
-    return rows(("-s", "-n", "provider_id", "plan")), rows(("-n", "-s", "provider_id", "plan"))
-
-
-def _by_tax_rate(month: dt.date) -> tuple[TaxRow, ...]:
-    start, end = month_bounds(month)
-    sched = {
-        r["tax_rate"]: r
-        for r in merchant_bookings()
-        .filter(scheduled_at__gte=start, scheduled_at__lt=end)
-        .values("tax_rate")
+        .values("provider_id", "plan", "tax_rate")
         .annotate(**FIGURE_AGGREGATES)
         .order_by()
-    }
-    refunds = dict(
-        merchant_bookings()
-        .filter(refunded_at__gte=start, refunded_at__lt=end)
-        .values("tax_rate")
-        .annotate(t=Sum("refunded_amount"))
-        .order_by()
-        .values_list("tax_rate", "t")
     )
-    out = []
-    for rate in (10, 8):
-        f = _figures(sched.get(rate, {}), refunds.get(rate) or 0)
-        out.append(TaxRow(rate, f.sales, f.refunds))
-    return tuple(out)
+    refunds: dict[tuple[int, int], int] = {
+        (pk, rate): total or 0
+        for pk, rate, total in merchant_bookings()
+        .filter(refunded_at__gte=start, refunded_at__lt=end)
+        .values("provider_id", "tax_rate")
+        .annotate(total=Sum("refunded_amount"))
+        .order_by()
+        .values_list("provider_id", "tax_rate", "total")
+    }
+    merchants: dict[int, Figures] = {}
+    plans: dict[tuple[int, str], list[int]] = {}
+    taxes: dict[int, Figures] = {}
+    for row in groups:
+        f = _figures(row)
+        pk = row["provider_id"]
+        merchants[pk] = merchants.get(pk, EMPTY) + f
+        taxes[row["tax_rate"]] = taxes.get(row["tax_rate"], EMPTY) + f
+        if f.bookings:
+            totals = plans.setdefault((pk, row["plan"]), [0, 0, 0])
+            totals[0] += f.bookings
+            totals[1] += f.guests
+            totals[2] += f.booked_sales
+    for (pk, rate), total in refunds.items():
+        merchants[pk] = merchants.get(pk, EMPTY) + Figures(refunds=total)
+        taxes[rate] = taxes.get(rate, EMPTY) + Figures(refunds=total)
+    return _MonthDetail(
+        by_merchant=merchants,
+        plans=[(pk, plan, n, g, sales) for (pk, plan), (n, g, sales) in plans.items()],
+        by_tax_rate=tuple(
+            TaxRow(rate, taxes.get(rate, EMPTY).sales, taxes.get(rate, EMPTY).refunds) for rate in (10, 8)
+        ),
+    )
+
+
+def _top_plans(
+    plans: list[tuple[int, str, int, int, int]], names: Mapping[int, str]
+) -> tuple[tuple[PlanRow, ...], tuple[PlanRow, ...]]:
+    rows = [PlanRow(pk, names.get(pk, ""), plan, n, g, sales) for pk, plan, n, g, sales in plans]
+    by_sales = sorted(rows, key=lambda p: (-p.sales, -p.bookings, p.account_id, p.plan))[:TOP_PLANS]
+    by_bookings = sorted(rows, key=lambda p: (-p.bookings, -p.sales, p.account_id, p.plan))[:TOP_PLANS]
+    return tuple(by_sales), tuple(by_bookings)
 
 
 def repeat_window_days() -> int:
@@ -402,7 +419,8 @@ def build(month: dt.date, *, window_days: int | None = None) -> MonthlyReport:
     month = month_start(month)
     if window_days is None:
         window_days = repeat_window_days()
-    current = figures_by_merchant(month)
+    detail = _month_detail(month)
+    current = detail.by_merchant
     previous = figures_by_merchant(month_start(month, -1))
     last_year = figures_by_merchant(month_start(month, -12))
     ids = current.keys() | previous.keys() | last_year.keys()
@@ -434,7 +452,7 @@ def build(month: dt.date, *, window_days: int | None = None) -> MonthlyReport:
         at_previous_end=Count("id", filter=Q(created_at__lt=start)),
     )
     active, repeat = _repeat(month, window_days)
-    by_sales, by_bookings = _top_plans(month, {pk: v[0] for pk, v in accounts.items()})
+    by_sales, by_bookings = _top_plans(detail.plans, {pk: v[0] for pk, v in accounts.items()})
     return MonthlyReport(
         month=month,
         window_days=window_days,
@@ -448,7 +466,7 @@ def build(month: dt.date, *, window_days: int | None = None) -> MonthlyReport:
         top_plans_by_sales=by_sales,
         top_plans_by_bookings=by_bookings,
         trend=_trend(month_start(month, -(TREND_MONTHS - 1)), month),
-        by_tax_rate=_by_tax_rate(month),
+        by_tax_rate=detail.by_tax_rate,
     )
 
 
