@@ -374,27 +374,30 @@ def _month_detail(month: dt.date) -> _MonthDetail:
         .order_by()
         .values_list("provider_id", "tax_rate", "total")
     }
-    merchants: dict[int, Figures] = {}
+    keys = ("n_bookings", "n_guests", "booked", "n_cancelled", "fees")
+    merchants: dict[int, list[int]] = {}
     plans: dict[tuple[int, str], list[int]] = {}
-    taxes: dict[int, Figures] = {}
+    taxes: dict[int, list[int]] = {}
     for row in groups:
-        f = _figures(row)
+        values = [row[k] or 0 for k in keys]
         pk = row["provider_id"]
-        merchants[pk] = merchants.get(pk, EMPTY) + f
-        taxes[row["tax_rate"]] = taxes.get(row["tax_rate"], EMPTY) + f
-        if f.bookings:
+        for target in (merchants.setdefault(pk, [0] * 6), taxes.setdefault(row["tax_rate"], [0] * 6)):
+            for i, v in enumerate(values):
+                target[i] += v
+        if values[0]:
             totals = plans.setdefault((pk, row["plan"]), [0, 0, 0])
-            totals[0] += f.bookings
-            totals[1] += f.guests
-            totals[2] += f.booked_sales
+            totals[0] += values[0]
+            totals[1] += values[1]
+            totals[2] += values[2]
     for (pk, rate), total in refunds.items():
-        merchants[pk] = merchants.get(pk, EMPTY) + Figures(refunds=total)
-        taxes[rate] = taxes.get(rate, EMPTY) + Figures(refunds=total)
+        merchants.setdefault(pk, [0] * 6)[5] += total
+        taxes.setdefault(rate, [0] * 6)[5] += total
+    tax_figures = {rate: Figures(*v) for rate, v in taxes.items()}
     return _MonthDetail(
-        by_merchant=merchants,
+        by_merchant={pk: Figures(*v) for pk, v in merchants.items()},
         plans=[(pk, plan, n, g, sales) for (pk, plan), (n, g, sales) in plans.items()],
         by_tax_rate=tuple(
-            TaxRow(rate, taxes.get(rate, EMPTY).sales, taxes.get(rate, EMPTY).refunds) for rate in (10, 8)
+            TaxRow(rate, tax_figures.get(rate, EMPTY).sales, tax_figures.get(rate, EMPTY).refunds) for rate in (10, 8)
         ),
     )
 
