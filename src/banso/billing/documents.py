@@ -348,6 +348,7 @@ def _render_invoice(data: InvoiceData) -> bytes:
     document.heading("明細")
     height = 6.5
     document.set_fill_color(230, 236, 244)
+    widths: tuple[int, ...]
     if credit:
         widths = (24, 24, 82, 16, 34)
         header = ["返還日", "元の取引日", "内容", "税率", "返還額（税抜）"]
@@ -533,7 +534,7 @@ def read_document(obj: Statement | Invoice) -> bytes:
     return content
 
 
-def documents_of(merchant_ids: Iterable[int]) -> dict[str, Any]:
+def documents_of(merchant_ids: Iterable[int]) -> dict[date, dict[str, list[Any]]]:
     """Statements and invoices of these merchants, newest month first (for the portal and its API)."""
     ids = list(merchant_ids)
     statements = list(
@@ -550,7 +551,7 @@ def documents_of(merchant_ids: Iterable[int]) -> dict[str, Any]:
     for invoice in invoices:
         month = month_start(invoice.period_start if invoice.kind == InvoiceKind.INVOICE else invoice.issue_date)
         months[month]["invoices"].append(invoice)
-    return dict(sorted(months.items(), reverse=True))
+    return {month: months[month] for month in sorted(months, reverse=True)}
 
 
 __all__ = [

@@ -4,6 +4,7 @@ page and the API (both go through invoicing.update_billing_settings)."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -29,7 +30,7 @@ SETTINGS_FIELDS = [
 PREFIX = re.compile(r"^[A-Za-z0-9]{1,10}$")
 
 
-class BillingSettingsForm(forms.ModelForm):
+class BillingSettingsForm(forms.ModelForm[BillingSettings]):
     # Longer than the stored 14 characters: people type spaces, hyphens and full-width digits, normalised below.
     registration_number = forms.CharField(max_length=40, required=False)
 
@@ -73,7 +74,7 @@ class BillingSettingsForm(forms.ModelForm):
             raise ValidationError(_("Payment terms are at most 365 days."), code="range")
         return days  # type: ignore[return-value]
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("invoice_prefix") and data.get("invoice_prefix") == data.get("credit_note_prefix"):
             self.add_error(

@@ -9,9 +9,9 @@ transaction ends, and concurrent issuers wait for each other instead of skipping
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -41,23 +41,23 @@ class LineSpec:
     description: str
     amount: int
     tax_rate: int
-    date: date | None = None
-    original_date: date | None = None
+    date: dt.date | None = None
+    original_date: dt.date | None = None
 
 
 @dataclass
 class InvoiceSpec:
     merchant_id: int
     recipient_name: str
-    period_start: date
-    period_end: date
+    period_start: dt.date
+    period_end: dt.date
     lines: list[LineSpec] = field(default_factory=list)
     statement_id: int | None = None
     original_id: int | None = None
-    due_date: date | None = None
+    due_date: dt.date | None = None
 
 
-def format_number(prefix: str, month: date, sequence: int) -> str:
+def format_number(prefix: str, month: dt.date, sequence: int) -> str:
     """`INV-202610-000123`: the prefix, the month the document is about, and the gapless sequence of its
     series (the sequence alone is unique; the month helps people find it)."""
     return f"{prefix}-{month:%Y%m}-{sequence:06d}"
@@ -120,7 +120,7 @@ def _check_spec(index: int, spec: InvoiceSpec) -> None:
 def issue_invoices(
     specs: Sequence[InvoiceSpec],
     *,
-    issue_date: date,
+    issue_date: dt.date,
     kind: str = InvoiceKind.INVOICE,
     close: MonthClose | None = None,
 ) -> list[Invoice]:
@@ -135,7 +135,7 @@ def issue_invoices(
     for index, spec in enumerate(specs):
         _check_spec(index, spec)
     prefix = billing.credit_note_prefix if kind == InvoiceKind.CREDIT_NOTE else billing.invoice_prefix
-    terms = timedelta(days=billing.payment_terms_days)
+    terms = dt.timedelta(days=billing.payment_terms_days)
     first = take_numbers(str(kind), len(specs))
     invoices = []
     for offset, spec in enumerate(specs):
@@ -201,7 +201,7 @@ def issue_credit_note(
     merchant: Account,
     original: Invoice | None,
     lines: list[LineSpec],
-    issue_date: date,
+    issue_date: dt.date,
     recipient_name: str | None = None,
     close: MonthClose | None = None,
 ) -> Invoice:
@@ -257,7 +257,7 @@ def update_billing_settings(values: Mapping[str, Any], *, actor: User | None, vi
         form = BillingSettingsForm(data, instance=billing)
         if not form.is_valid():
             raise ValidationError(form.errors.as_data())
-        billing = form.save()
+        billing = form.save()  # type: ignore[assignment,unused-ignore]
         after = {name: str(getattr(billing, name)) for name in SETTINGS_FIELDS}
         record_change(
             actor=actor, obj=billing, action=AuditAction.UPDATE, before=before, after=after, account_id=None, via=via

@@ -28,7 +28,7 @@ def own_statement(user: object, pk: int) -> Statement:
 
 def own_invoice(user: object, pk: int) -> Invoice:
     invoice = get_object_or_404(Invoice, pk=pk, merchant__in=portal_accounts(user))
-    if invoice.close_id is not None and invoice.close.close_status != "closed":
+    if invoice.close is not None and invoice.close.close_status != "closed":
         raise Http404
     return invoice
 

@@ -359,7 +359,9 @@ class Document(FPDF):
 
     def prepare_fonts(self) -> None:
         for fontkey, prototype in self._font_prototypes.items():
-            prototype.prepare_output(self.fonts[fontkey])
+            font = self.fonts[fontkey]
+            if isinstance(font, TTFFont):
+                prototype.prepare_output(font)
 
     def output(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("output_producer_class", _OutputProducer)
