@@ -186,3 +186,17 @@ def test_command_previews_and_closes(october, capsys):
         call_command("billing", "close", "--month", "2026-10")
     with pytest.raises(CommandError, match="2026-11"):
         call_command("billing", "close", "--month", "2026-11")
+
+
+def test_statement_pages_keep_their_query_count_whatever_the_number_of_merchants(
+    october, client_as, django_assert_max_num_queries
+):
+    for i in range(6):
+        BookingFactory(provider=MerchantFactory(name=f"宿{i}"), scheduled_at=tokyo(2026, 10, 10), amount=5_000)
+    closing.close_month(OCTOBER)
+    client = client_as(Role.OPS_MANAGER)
+    with django_assert_max_num_queries(12):
+        assert client.get("/billing/statements/?month=2026-10").status_code == 200
+    statement = Statement.objects.filter(merchant=october).get()
+    with django_assert_max_num_queries(15):
+        assert client.get(f"/billing/statements/{statement.pk}/").status_code == 200

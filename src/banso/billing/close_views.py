@@ -179,7 +179,11 @@ def statement_list(request: HttpRequest) -> HttpResponse:
         statements = statements.filter(
             Q(merchant_name__icontains=query) | Q(number__icontains=query) | Q(merchant__search_text__contains=key)
         )
-    page = Paginator(IdFirstList(statements), PER_PAGE).get_page(request.GET.get("page")) if statements else None
+    page = (
+        Paginator(IdFirstList(statements), PER_PAGE).get_page(request.GET.get("page"))
+        if statements is not None
+        else None
+    )
     totals = (
         Statement.objects.filter(month=month).aggregate(
             sales=Sum("sales"), commission=Sum("commission"), fees=Sum("payment_fees"), payout=Sum("payout")
