@@ -24,7 +24,6 @@ from banso.core.permissions import Capability
 
 from . import newsletters
 from .models import Newsletter
-from .newsletter_views import find_member
 
 router = Router(tags=["billing"])
 VIEW = role(Capability.VIEW_BILLING)
@@ -178,7 +177,7 @@ def update(request: HttpRequest, newsletter_id: int, payload: NewsletterIn) -> S
 def preview(request: HttpRequest, newsletter_id: int, member: str = "") -> Status[Any]:
     """The mail as the member (id or email; a sample member when empty) would read it, untracked."""
     newsletter = get_object_or_404(Newsletter, pk=newsletter_id)
-    end_user = find_member(member)
+    end_user = newsletters.find_member(member)
     if member and end_user is None:
         return refused([("member", _("No member with that id or email."))])
     shown = newsletters.preview(newsletter, end_user)

@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -15,7 +14,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from banso.accounts.models import EndUser
 from banso.analytics.models import Segment, SubjectType
 from banso.core.models import User
 from banso.core.permissions import Capability, has_capability, requires
@@ -130,21 +128,11 @@ def newsletter_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _compose(request, get_object_or_404(Newsletter, pk=pk))
 
 
-def find_member(value: str) -> EndUser | None:
-    """A member by id or email (the preview's chooser)."""
-    value = value.strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return EndUser.objects.filter(pk=int(value)).first()
-    return EndUser.objects.filter(Q(email__iexact=value)).order_by("id").first()
-
-
 @requires(Capability.VIEW_BILLING)
 def newsletter_preview(request: HttpRequest, pk: int) -> HttpResponse:
     newsletter = get_object_or_404(Newsletter, pk=pk)
     chosen = request.GET.get("member", "")
-    member = find_member(chosen)
+    member = newsletters.find_member(chosen)
     if chosen and member is None:
         messages.error(request, _("No member with that id or email."))
     sample = list(newsletters.audience(newsletter.segment).order_by("id")[:20])

@@ -26,6 +26,7 @@ import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -156,12 +157,21 @@ def _public(path: str) -> str:
     return str(getattr(settings, "BANSO_PUBLIC_URL", "http://127.0.0.1:8000")).rstrip("/") + path
 
 
+@lru_cache(maxsize=1)
+def _paths() -> tuple[str, str]:
+    """The click and open paths with placeholders, resolved once (reverse() per mail adds up on big sends)."""
+    return (
+        reverse("newsletter_public:click", args=["TOKEN", 0]).replace("/0", "/{n}").replace("TOKEN", "{token}"),
+        reverse("newsletter_public:open", args=["TOKEN"]).replace("TOKEN", "{token}"),
+    )
+
+
 def click_url(token: str, n: int) -> str:
-    return _public(reverse("newsletter_public:click", args=[token, n]))
+    return _public(_paths()[0].format(token=token, n=n))
 
 
 def open_url(token: str) -> str:
-    return _public(reverse("newsletter_public:open", args=[token]))
+    return _public(_paths()[1].format(token=token))
 
 
 @dataclass
@@ -374,6 +384,16 @@ def audience(segment: Segment | None) -> QuerySet[EndUser]:
         return members.filter(kind=EndUserKind.MEMBER)
     current = SegmentMembership.objects.filter(segment=segment, left_at__isnull=True).values("subject_id")
     return members.filter(pk__in=current)
+
+
+def find_member(value: str) -> EndUser | None:
+    """A member by id or email (the preview's chooser)."""
+    value = value.strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return EndUser.objects.filter(pk=int(value)).first()
+    return EndUser.objects.filter(email__iexact=value).order_by("id").first()
 
 
 def preview(newsletter: Newsletter, end_user: EndUser | None) -> dict[str, Any]:
