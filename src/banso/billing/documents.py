@@ -260,22 +260,26 @@ def _render_statement(data: StatementData, billing: BillingSettings) -> bytes:
     document.set_fill_color(230, 236, 244)
     header = [(width, name, "L" if index < 2 else "R") for index, (name, _kind, width) in enumerate(columns)]
     document.table_row(header, height, True)
+    # Hundreds of lines per statement: dates and rates repeat, so each is formatted once.
+    days: dict[date, str] = {}
+    rates: dict[Decimal | None, str] = {}
     for day, description, sales, rate, commission, fee, net, tax_rate in data.lines:
         if document.will_page_break(height):
             document.add_page()
             document.set_font_size(8.5)
             document.set_fill_color(230, 236, 244)
             document.table_row(header, height, True)
-        mark = REDUCED_MARK if tax_rate == REDUCED_RATE else ""
+        day_text = days.get(day) or days.setdefault(day, f"{day:%Y/%m/%d}")
+        rate_text = rates.get(rate) or rates.setdefault(rate, percent(rate))
         document.table_row(
             [
-                (22, f"{day:%Y/%m/%d}", "L"),
-                (58, f"{description}{mark}", "L"),
-                (22, yen(sales), "R"),
-                (16, percent(rate), "R"),
-                (20, yen(commission), "R"),
-                (20, yen(fee), "R"),
-                (22, yen(net), "R"),
+                (22, day_text, "L"),
+                (58, f"{description}{REDUCED_MARK}" if tax_rate == REDUCED_RATE else description, "L"),
+                (22, f"¥{sales:,}" if sales >= 0 else yen(sales), "R"),
+                (16, rate_text, "R"),
+                (20, f"¥{commission:,}" if commission >= 0 else yen(commission), "R"),
+                (20, f"¥{fee:,}" if fee >= 0 else yen(fee), "R"),
+                (22, f"¥{net:,}" if net >= 0 else yen(net), "R"),
             ],
             height,
         )

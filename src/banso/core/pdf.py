@@ -35,6 +35,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import SubsetMap, TTFFont
 from fpdf.output import OutputProducer
+from fpdf.util import escape_parens
 
 logger = logging.getLogger(__name__)
 
@@ -337,6 +338,10 @@ class Document(FPDF):
     def __init__(self, title: str = "") -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
         self._font_prototypes: dict[str, _Prototype] = {}
+        # table_row's per-document map of characters to the primary font's subset codes (for str.translate).
+        self._codes: dict[int, str] = {}
+        self._mapped: set[str] = set()
+        self._boxes: dict[tuple[float, float, float, bool], tuple[str, str, str, float]] = {}
         full = japanese_font()
         common = common_font()
         self._primary = self._install_font(FONT_FAMILY, common or full)
@@ -467,23 +472,37 @@ class Document(FPDF):
             self.add_page()
         if not self.current_font_is_set_on_page:
             self._out(self._set_font_for_page(font, self.font_size_pt))
-        k, size, widths, pick = self.k, self.font_size_pt, font.cw, font.subset.pick
-        top = (self.h - self.y) * k
-        baseline = (self.h - (self.y + height / 2 + 0.3 * self.font_size)) * k
-        operator = "B" if fill else "S"
+        k, widths, margin = self.k, font.cw, self.c_margin
+        units_per_point = 1000 / self.font_size_pt
+        top = f"{(self.h - self.y) * k:.2f}"
+        baseline = f"{(self.h - (self.y + height / 2 + 0.3 * self.font_size)) * k:.2f}"
+        codes, mapped, boxes = self._codes, self._mapped, self._boxes
         parts = []
         x = self.x
         for width, raw, align in cells:
-            text = self.fit(raw, width)
-            if align == "R":
-                text_x = (x + width - self.c_margin) * k - sum(widths[ord(char)] for char in text) * size / 1000
-            else:
-                text_x = (x + self.c_margin) * k
-            codes = font.escape_text("".join(chr(pick(ord(char)) or 0) for char in text))
-            parts.append(
-                f"q {x * k:.2f} {top:.2f} {width * k:.2f} {-height * k:.2f} re {operator} "
-                f"BT {text_x:.2f} {baseline:.2f} Td 0 g ({codes}) Tj ET Q"
-            )
+            text = raw
+            units = sum(map(widths.__getitem__, map(ord, text)))
+            if units > (width - 2 * margin) * k * units_per_point:
+                text = self.fit(raw, width)
+                units = sum(map(widths.__getitem__, map(ord, text)))
+            new = set(text).difference(mapped)
+            if new:
+                for char in new:
+                    codes[ord(char)] = chr(font.subset.pick(ord(char)) or 0)
+                mapped.update(new)
+            encoded = escape_parens(text.translate(codes).encode("utf-16-be").decode("latin-1"))
+            key = (x, width, height, fill)
+            box = boxes.get(key)
+            if box is None:
+                # The parts of a cell that depend only on its column: formatted once per table.
+                box = boxes[key] = (
+                    f"q {x * k:.2f} ",
+                    f" {width * k:.2f} {-height * k:.2f} re {'B' if fill else 'S'} BT ",
+                    f"{(x + margin) * k:.2f}",
+                    (x + width - margin) * k,
+                )
+            text_x = f"{box[3] - units / units_per_point:.2f}" if align == "R" else box[2]
+            parts.append(f"{box[0]}{top}{box[1]}{text_x} {baseline} Td 0 g ({encoded}) Tj ET Q")
             x += width
         self._out("\n".join(parts))
         self.ln(height)
