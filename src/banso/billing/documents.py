@@ -104,10 +104,10 @@ def _local_date(value: Any) -> date:
 
 
 def _key_values(document: Document, pairs: Iterable[tuple[str, str]], label_width: float = 42) -> None:
+    # One line each: table_row is far cheaper than cell()/multi_cell() and these blocks are on every document.
     for label, value in pairs:
         document.set_x(document.l_margin)
-        document.cell(label_width, 6, label)
-        document.multi_cell(0, 6, value, new_x="LMARGIN", new_y="NEXT")
+        document.table_row([(label_width, label, "L"), (100, value, "L")], 6, border=False)
 
 
 def _issuer_block(document: Document, name: str, registration_number: str | None, address: str) -> None:

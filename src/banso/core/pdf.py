@@ -341,7 +341,7 @@ class Document(FPDF):
         # table_row's per-document map of characters to the primary font's subset codes (for str.translate).
         self._codes: dict[int, str] = {}
         self._mapped: set[str] = set()
-        self._boxes: dict[tuple[float, float, float, bool], tuple[str, str, str, float]] = {}
+        self._boxes: dict[tuple[float, float, float, bool, bool], tuple[str, str, str, float]] = {}
         full = japanese_font()
         common = common_font()
         self._primary = self._install_font(FONT_FAMILY, common or full)
@@ -453,8 +453,10 @@ class Document(FPDF):
             total += width_of_char
         return text
 
-    def table_row(self, cells: Sequence[tuple[float, str, str]], height: float, fill: bool = False) -> None:
-        """One row of bordered cells (width mm, text, "L" or "R"), then a new line.
+    def table_row(
+        self, cells: Sequence[tuple[float, str, str]], height: float, fill: bool = False, border: bool = True
+    ) -> None:
+        """One row of cells (width mm, text, "L" or "R"), bordered unless `border` is False, then a new line.
 
         A month's statement has hundreds of rows and the close writes thousands of them: fpdf2's cell()
         costs ~0.13 ms (text fragments, line breaking), so rows whose characters are all in the common font
@@ -465,7 +467,7 @@ class Document(FPDF):
             self._primary.characters.issuperset(text) for _w, text, _a in cells
         ):
             for width, text, align in cells:
-                self.cell(width, height, self.fit(text, width), border=1, fill=fill, align=align)
+                self.cell(width, height, self.fit(text, width), border=1 if border else 0, fill=fill, align=align)
             self.ln(height)
             return
         if self.page_break_trigger < self.y + height and self.accept_page_break:
@@ -477,6 +479,7 @@ class Document(FPDF):
         top = f"{(self.h - self.y) * k:.2f}"
         baseline = f"{(self.h - (self.y + height / 2 + 0.3 * self.font_size)) * k:.2f}"
         codes, mapped, boxes = self._codes, self._mapped, self._boxes
+        paint = ("B" if border else "f") if fill else ("S" if border else "n")  # fill and/or stroke the cell
         parts = []
         x = self.x
         for width, raw, align in cells:
@@ -491,13 +494,13 @@ class Document(FPDF):
                     codes[ord(char)] = chr(font.subset.pick(ord(char)) or 0)
                 mapped.update(new)
             encoded = escape_parens(text.translate(codes).encode("utf-16-be").decode("latin-1"))
-            key = (x, width, height, fill)
+            key = (x, width, height, fill, border)
             box = boxes.get(key)
             if box is None:
                 # The parts of a cell that depend only on its column: formatted once per table.
                 box = boxes[key] = (
                     f"q {x * k:.2f} ",
-                    f" {width * k:.2f} {-height * k:.2f} re {'B' if fill else 'S'} BT ",
+                    f" {width * k:.2f} {-height * k:.2f} re {paint} BT ",
                     f"{(x + margin) * k:.2f}",
                     (x + width - margin) * k,
                 )
