@@ -330,3 +330,26 @@ def test_a_refund_raised_later_adjusts_only_the_difference_and_a_cancellation_is
 def test_rates_fall_back_to_the_billing_settings_without_rules(db):
     issuer(default_commission_rate=Decimal("7.50"), default_payment_fee_rate=Decimal("3.25"))
     assert commission.rates_for(None, "", dt.date(2026, 10, 1)) == (Decimal("7.5"), Decimal("3.25"))
+
+
+def test_documents_that_failed_are_written_by_the_retry_and_the_close_stays_closed(mall, monkeypatch):
+    from banso.billing import documents
+
+    real = documents.write_documents
+
+    def failing(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(documents, "write_documents", failing)
+    with pytest.raises(OSError):
+        closing.close_month(OCTOBER)
+    run = MonthClose.objects.get(as_of=OCTOBER)
+    assert run.close_status == CloseStatus.CLOSED and run.status == RunStatus.FAILED
+    assert not Statement.objects.exclude(pdf_path="").exists()
+
+    monkeypatch.setattr(documents, "write_documents", real)
+    run = closing.retry_documents(run)
+
+    assert run.status == RunStatus.SUCCEEDED and run.documents == 5  # 3 statements, 2 invoices
+    assert not Statement.objects.filter(pdf_path="").exists() and not Invoice.objects.filter(pdf_path="").exists()
+    assert closing.retry_documents(run).documents == 5  # nothing missing: nothing written twice

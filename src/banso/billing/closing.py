@@ -553,8 +553,15 @@ def close_month(month: dt.date, *, actor: User | None = None, run: MonthClose | 
                 _("%(month)s was closed at the same time by someone else.") % {"month": f"{month:%Y-%m}"}
             ) from error
         raise
-    with translation.override(settings.LANGUAGE_CODE):
-        write_missing_documents(run)
+    try:
+        with translation.override(settings.LANGUAGE_CODE):
+            write_missing_documents(run)
+    except Exception as error:
+        # The month is closed (committed); only PDFs are missing, and "write missing documents" retries them.
+        MonthClose.objects.filter(pk=run.pk).update(
+            status=RunStatus.FAILED, error=f"{type(error).__name__}: {error}", finished_at=timezone.now()
+        )
+        raise
     run.status, run.finished_at, run.percent = RunStatus.SUCCEEDED, timezone.now(), 100
     run.step = pgettext("month close", "Closed")
     run.save(update_fields=["status", "finished_at", "percent", "step"])
