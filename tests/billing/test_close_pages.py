@@ -182,6 +182,8 @@ def test_command_previews_and_closes(october, capsys):
     assert "旅館あおば" in capsys.readouterr().out
     call_command("billing", "close", "--month", "2026-10")
     assert "2026-10 closed: 1 statements" in capsys.readouterr().out
+    call_command("billing", "documents", "--month", "2026-10")
+    assert "2026-10: 2 documents" in capsys.readouterr().out
     with pytest.raises(CommandError, match="2026-10"):
         call_command("billing", "close", "--month", "2026-10")
     with pytest.raises(CommandError, match="2026-11"):
