@@ -126,3 +126,24 @@ def lifted() -> Iterator[None]:
         yield
     finally:
         install()
+
+
+def _after_migrate(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    from django.db import connections
+
+    conn = connections[using]
+    if sender.label == "billing" and set(_tables()) <= set(conn.introspection.table_names()):
+        install(schema_editor=_Editor(conn))
+
+
+class _Editor:
+    def __init__(self, conn: Any) -> None:
+        self.connection = conn
+
+
+def register() -> None:
+    """Put the triggers back after every migrate: SQLite drops a table's triggers when a migration rebuilds
+    the table (most column changes), so the migration that created them is not enough on its own."""
+    from django.db.models.signals import post_migrate
+
+    post_migrate.connect(_after_migrate, dispatch_uid="billing_closed_guard")

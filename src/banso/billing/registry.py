@@ -3,6 +3,7 @@
 
 def register() -> None:
     """Called from BillingConfig.ready()."""
-    from . import newsletters
+    from . import immutability, newsletters
 
     newsletters.register()
+    immutability.register()
