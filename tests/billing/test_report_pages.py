@@ -11,7 +11,7 @@ from pypdf import PdfReader
 
 from banso.core.choices import Role
 
-from .factories_report import build_mall
+from .factories_report import BookingFactory, MerchantFactory, build_mall, tokyo
 
 
 @pytest.fixture
@@ -127,3 +127,11 @@ def test_command_refuses_other_file_types(mall, tmp_path):
 
     with pytest.raises(CommandError, match=r"xlsx or \.pdf"):
         call_command("billing", "report", "--month", "2025-05", "-o", str(tmp_path / "r.csv"))
+
+
+def test_report_page_query_count_does_not_grow_with_merchants(client_as, mall, django_assert_max_num_queries):
+    for _ in range(30):
+        BookingFactory(provider=MerchantFactory(), end_user=None, scheduled_at=tokyo(2025, 5, 7))
+    client = client_as(Role.OPS_MANAGER)
+    with django_assert_max_num_queries(25):
+        assert client.get(reverse("billing:report"), {"month": "2025-05"}).status_code == 200
