@@ -23,7 +23,7 @@ import polars as pl
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Exists, OuterRef, Sum
 from django.db.models.functions import Abs
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -473,11 +473,13 @@ def _match_month(first: dt.date) -> tuple[int, int]:
         )
 
     # Paid bookings of the month whose charge was never imported (in any month).
-    all_charges = ProcessorTransaction.objects.filter(kind=ProcessorKind.CHARGE).values("external_id")
+    # NOT EXISTS (an anti-join on the processor id index), not NOT IN: PostgreSQL runs NOT IN over a subquery
+    # larger than work_mem row by row.
+    imported = ProcessorTransaction.objects.filter(kind=ProcessorKind.CHARGE, external_id=OuterRef("payment_id"))
     missing = (
         Booking.objects.filter(booked_at__gte=start, booked_at__lt=end)
         .exclude(payment_id="")
-        .exclude(payment_id__in=all_charges)
+        .filter(~Exists(imported))
         .values_list("id", "amount")
     )
     for pk, amount in missing.iterator(chunk_size=CHUNK):
