@@ -3,6 +3,7 @@ reason (audited, who and when shown), imports with errors per row, and who may d
 
 import datetime as dt
 import json
+from types import SimpleNamespace
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -141,3 +142,16 @@ def test_api_imports_files_and_objects_and_refuses_viewers(api_as):
         api_as(Role.VIEWER).post("/api/billing/reconciliation/match", {}, content_type="application/json").status_code
         == 403
     )
+
+
+def test_a_large_month_is_matched_by_the_worker(client_as, mismatch, monkeypatch):
+    from banso.billing import recon_tasks
+
+    queued = []
+    real = recon_tasks.match_task
+    monkeypatch.setattr(recon_tasks, "INLINE_MAX_CHARGES", 0)
+    monkeypatch.setattr(recon_tasks, "match_task", SimpleNamespace(enqueue=queued.append))
+    response = client_as(Role.OPS_MANAGER).post(reverse("billing:recon_match"), {"month": "2026-10"})
+    assert response.status_code == 302
+    assert queued == ["2026-10-01"]
+    assert real.call("2026-10-01") == 2  # the charge and its fee

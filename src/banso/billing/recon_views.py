@@ -20,7 +20,7 @@ from banso.core.models import AuditEntry
 from banso.core.paging import IdFirstList
 from banso.core.permissions import Capability, has_capability, requires
 
-from . import reconcile
+from . import recon_tasks, reconcile
 from .models import MatchStatus, ProcessorImport, ReconciliationItem, ReconciliationKind
 
 PER_PAGE = 100
@@ -134,6 +134,10 @@ def item_resolve(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def run_match(request: HttpRequest) -> HttpResponse:
     month = month_param(request.POST.get("month"))
+    if recon_tasks.needs_worker(month):
+        recon_tasks.match_task.enqueue(month.isoformat() if month else None)
+        messages.info(request, _("Matching was queued for the worker; this summary shows the result when it is done."))
+        return redirect("billing:recon")
     result = reconcile.match(month)
     messages.success(
         request,
