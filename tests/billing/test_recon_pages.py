@@ -155,3 +155,14 @@ def test_a_large_month_is_matched_by_the_worker(client_as, mismatch, monkeypatch
     assert response.status_code == 302
     assert queued == ["2026-10-01"]
     assert real.call("2026-10-01") == 2  # the charge and its fee
+
+
+def test_api_queues_a_large_month(api_as, mismatch, monkeypatch):
+    from banso.billing import recon_tasks
+
+    monkeypatch.setattr(recon_tasks, "INLINE_MAX_CHARGES", 0)
+    response = api_as(Role.ADMIN).post(
+        "/api/billing/reconciliation/match", {"month": "2026-10"}, content_type="application/json"
+    )
+    assert response.status_code == 202
+    assert response.json()["queued"] is True

@@ -20,7 +20,7 @@ from banso.api.schemas import ErrorOut, refused, validation_errors
 from banso.core.models import User
 from banso.core.permissions import Capability
 
-from . import payjp, reconcile
+from . import payjp, recon_tasks, reconcile
 from .models import ProcessorImport, ReconciliationItem
 from .recon_views import import_upload, month_param
 
@@ -205,12 +205,21 @@ def resolve(request: HttpRequest, item_id: int, payload: ResolveIn) -> Status[An
     return Status(200, _item(get_object_or_404(reconcile.items(), pk=item_id)))
 
 
-@router.post("/match", response={200: MatchOut, 422: ErrorOut}, auth=MANAGE)
+class QueuedOut(Schema):
+    queued: bool
+    task_id: str
+
+
+@router.post("/match", response={200: MatchOut, 202: QueuedOut, 422: ErrorOut}, auth=MANAGE)
 def match(request: HttpRequest, payload: MatchIn) -> Status[Any]:
-    """Match one month again (or all); resolved items are kept."""
+    """Match one month again (or all); resolved items are kept. More than 20,000 charges are matched by the
+    worker (202): poll the summary."""
     month = month_param(payload.month) if payload.month else None
     if payload.month and month is None:
         return refused([("month", _("Give the month as YYYY-MM."))])
+    if recon_tasks.needs_worker(month):
+        queued = recon_tasks.match_task.enqueue(month.isoformat() if month else None)
+        return Status(202, {"queued": True, "task_id": str(queued.id)})
     result = reconcile.match(month)
     return Status(
         200, {"months": result.months, "items": result.items, "kept": result.kept, "by_status": result.by_status}
