@@ -167,3 +167,13 @@ def test_cli_fetch_needs_the_secret_key(monkeypatch):
     monkeypatch.delenv("BANSO_PAYJP_SECRET_KEY", raising=False)
     with pytest.raises(CommandError, match="BANSO_PAYJP_SECRET_KEY"):
         call_command("billing", "reconcile", "fetch", "--since", "2026-10-01")
+
+
+def test_bank_statement_with_account_lines_above_the_table():
+    preamble = "口座名義,ﾊﾞﾝｿｳ(ｶ\r\n口座番号,普通 1234567\r\n期間,2026/11/01〜2026/11/30\r\n".encode("cp932")
+    body = bank_csv([("2026/11/04", "ﾌﾘｺﾐ ﾍﾟｲｼﾞｪｲﾋﾟｰ", "9,640", "", "1"), ("2026/11/05", "入金", "abc", "", "2")])
+    with pytest.raises(ImportRefused) as refused:
+        reconcile.import_bank(preamble + body, "meisai.csv")
+    assert [(e["row"], e["column"]) for e in refused.value.errors] == [(6, "お預り金額")]
+    good = preamble + bank_csv([("2026/11/04", "ﾌﾘｺﾐ ﾍﾟｲｼﾞｪｲﾋﾟｰ", "9,640", "", "1")])
+    assert reconcile.import_bank(good, "meisai.csv").created == 1

@@ -455,20 +455,33 @@ def read_payjp(data: bytes, filename: str = "") -> tuple[str, list[Txn]]:
     return txns_from_csv(data)
 
 
+def _bank_preamble(text: bytes) -> int:
+    """Lines before the header: many banks put the account's name, number and period above the table."""
+    dates = {_key(a) for a in BANK_COLUMNS["date"]}
+    deposits = {_key(a) for a in BANK_COLUMNS["deposit"]}
+    for index, line in enumerate(text[:8192].decode("utf-8", errors="ignore").splitlines()[:20]):
+        cells = {_key(cell.strip().strip('"')) for cell in line.split(",")}
+        if cells & dates and cells & deposits:
+            return index
+    return 0
+
+
 def deposits_from_csv(data: bytes) -> list[Deposit]:
     """A Japanese internet-banking statement (cp932 or UTF-8) → its deposits; withdrawals are skipped.
 
     The reference is the bank's own row id where the export has one, else a hash of the date, amount,
     description and the row's occurrence among identical rows: importing the same statement twice (or an
     overlapping one) finds the same references."""
-    frame = read_csv(data)
+    text = decode_to_utf8(data)
+    skipped = _bank_preamble(text)
+    frame = read_csv(b"\n".join(text.split(b"\n")[skipped:]) if skipped else text)
     cols = _resolve(frame, BANK_COLUMNS)
     _missing(cols, ("date", "deposit"), BANK_COLUMNS)
     errors = _Errors()
     out: list[Deposit] = []
     seen: Counter[tuple[str, int, str]] = Counter()
     for index, record in enumerate(frame.iter_rows(named=True)):
-        row = index + 2
+        row = index + 2 + skipped
         raw_amount = record[cols["deposit"]]
         if raw_amount is None or not str(raw_amount).strip():
             withdrawal = record[cols["withdrawal"]] if "withdrawal" in cols else None
