@@ -191,32 +191,15 @@ def _wipe() -> None:
 
 def reset_close(month: dt.date) -> None:
     """Throw away an earlier close of the benchmark month (untimed) and mark the months before it closed."""
-    from django.db import connection, transaction
-    from django.utils import timezone
+    from django.db import connection
 
-    from banso.billing import immutability
-    from banso.billing.models import CloseStatus, MonthClose
-    from banso.core.calendar import month_start
-    from banso.core.models import RunStatus
+    from banso.billing import closing, immutability
 
     with immutability.lifted(), connection.cursor() as cursor:
         for table in BILLING_TABLES:
             if table not in ("billing_merchantcharge", "billing_commissionrule"):
                 cursor.execute(f"DELETE FROM {table}")
-    now = timezone.now()
-    with transaction.atomic():
-        MonthClose.objects.bulk_create(
-            [
-                MonthClose(
-                    as_of=month_start(month, -back),
-                    status=RunStatus.SUCCEEDED,
-                    close_status=CloseStatus.CLOSED,
-                    closed_at=now,
-                    step="billing went live later",
-                )
-                for back in range(1, MONTHS)
-            ]
-        )
+    closing.mark_history_closed(month)
 
 
 def _build(n_merchants: int, n_members: int, n_bookings: int) -> None:

@@ -532,6 +532,33 @@ def preview(month: dt.date) -> list[dict[str, Any]]:
 Progress = Callable[[int, str], None]
 
 
+def mark_history_closed(before: dt.date, *, note: str = "billing went live later") -> int:
+    """Record every month before `before` that has bookings as closed without statements: history imported
+    for the reports that was billed elsewhere, so the first close in Banso is not refused for the months
+    before it (months close in order). Returns the months marked; months already closed are left alone."""
+    before = month_start(before)
+    first = Booking.objects.filter(scheduled_at__lt=month_bounds(before)[0]).order_by("scheduled_at").first()
+    if first is None:
+        return 0
+    month, now, marked = month_start(timezone.localtime(first.scheduled_at).date()), timezone.now(), []
+    done = set(MonthClose.objects.filter(close_status=CloseStatus.CLOSED).values_list("as_of", flat=True))
+    while month < before:
+        if month not in done:
+            marked.append(
+                MonthClose(
+                    as_of=month,
+                    status=RunStatus.SUCCEEDED,
+                    close_status=CloseStatus.CLOSED,
+                    closed_at=now,
+                    percent=100,
+                    step=note,
+                )
+            )
+        month = month_start(month, 1)
+    MonthClose.objects.bulk_create(marked)
+    return len(marked)
+
+
 def close_month(month: dt.date, *, actor: User | None = None, run: MonthClose | None = None) -> MonthClose:
     """Close `month`: statements, invoices, late-refund adjustments and credit notes in one transaction, then
     the PDFs. Refuses (CloseError) a month already closed, not ended, or with an earlier month open."""

@@ -155,8 +155,54 @@ class Mall:
     members: int
 
 
-STEPS: list[Callable[[DemoContext], None]] = []
-RESETS: list[Callable[[DemoContext], None]] = []
+def _close_last_months(ctx: DemoContext) -> None:
+    """Billing went live two months ago: the two months before this one are closed in Banso (statements,
+    invoices, PDFs, a late refund's credit note), everything earlier is history billed elsewhere; then
+    last month's PAY.JP data and bank deposits are reconciled, and two newsletters went out."""
+    from . import closing, newsletter_demo, reconcile
+
+    last = month_start(ctx.today, -1)
+    closing.mark_history_closed(month_start(last, -1))
+    for month in (month_start(last, -1), last):
+        if closing.closed_close(month) is None:
+            closing.close_month(month)
+    recon = reconcile.demo_data(month=last)
+    reconcile.match(month=last)
+    letters = newsletter_demo.demo_data()
+    ctx.progress(f"booking mall: 2 months closed, reconciliation {recon}, newsletters {letters}")
+
+
+def _reset_billing(ctx: DemoContext) -> None:
+    from . import immutability
+    from .models import (
+        Adjustment,
+        BankDeposit,
+        DocumentSequence,
+        Invoice,
+        MonthClose,
+        Newsletter,
+        ProcessorImport,
+        ProcessorTransaction,
+        ReconciliationItem,
+        Statement,
+    )
+
+    with immutability.lifted(), transaction.atomic():
+        ReconciliationItem.objects.all().delete()
+        ProcessorTransaction.objects.all().delete()
+        BankDeposit.objects.all().delete()
+        ProcessorImport.objects.all().delete()
+        Newsletter.objects.all().delete()
+        Invoice.objects.filter(kind="credit_note").delete()
+        Invoice.objects.all().delete()
+        Statement.objects.all().delete()
+        Adjustment.objects.all().delete()
+        MonthClose.objects.all().delete()
+        DocumentSequence.objects.all().delete()
+
+
+STEPS: list[Callable[[DemoContext], None]] = [_close_last_months]
+RESETS: list[Callable[[DemoContext], None]] = [_reset_billing]
 
 
 def merchant_id(i: int) -> str:
