@@ -359,12 +359,23 @@ def charge_list(request: HttpRequest) -> HttpResponse:
 
 
 def _charges_page(request: HttpRequest, errors: dict[str, list[str]] | None = None, form: Any = None) -> HttpResponse:
+    return _corrections_page(request, MerchantCharge, "billing/charge_list.html", errors, form)
+
+
+def _corrections_page(
+    request: HttpRequest,
+    model: type[MerchantCharge] | type[Adjustment],
+    template: str,
+    errors: dict[str, list[str]] | None,
+    form: Any,
+) -> HttpResponse:
+    """Other charges and adjustments: a month's rows (paged) above the form that adds one to an open month."""
     month = _month(request.GET.get("month"))
-    charges = MerchantCharge.objects.select_related("merchant", "created_by").order_by("-month", "merchant__name", "id")
+    rows = model.objects.select_related("merchant", "created_by").order_by("-month", "merchant__name", "id")
     if month:
-        charges = charges.filter(month=month)
+        rows = rows.filter(month=month)
     context = {
-        "page": Paginator(charges, PER_PAGE).get_page(request.GET.get("page")),
+        "page": Paginator(rows, PER_PAGE).get_page(request.GET.get("page")),
         "month": month,
         "open_months": _open_months(),
         "merchants": _merchant_choices(),
@@ -372,7 +383,7 @@ def _charges_page(request: HttpRequest, errors: dict[str, list[str]] | None = No
         "form": form or {},
         "can_manage": has_capability(request.user, Capability.MANAGE_BILLING),
     }
-    return render(request, "billing/charge_list.html", context, status=422 if errors else 200)
+    return render(request, template, context, status=422 if errors else 200)
 
 
 @requires(Capability.MANAGE_BILLING)
@@ -402,20 +413,7 @@ def adjustment_list(request: HttpRequest) -> HttpResponse:
 def _adjustments_page(
     request: HttpRequest, errors: dict[str, list[str]] | None = None, form: Any = None
 ) -> HttpResponse:
-    month = _month(request.GET.get("month"))
-    adjustments = Adjustment.objects.select_related("merchant", "created_by").order_by("-month", "merchant__name", "id")
-    if month:
-        adjustments = adjustments.filter(month=month)
-    context = {
-        "page": Paginator(adjustments, PER_PAGE).get_page(request.GET.get("page")),
-        "month": month,
-        "open_months": _open_months(),
-        "merchants": _merchant_choices(),
-        "errors": errors or {},
-        "form": form or {},
-        "can_manage": has_capability(request.user, Capability.MANAGE_BILLING),
-    }
-    return render(request, "billing/adjustment_list.html", context, status=422 if errors else 200)
+    return _corrections_page(request, Adjustment, "billing/adjustment_list.html", errors, form)
 
 
 @requires(Capability.MANAGE_BILLING)

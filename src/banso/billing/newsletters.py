@@ -524,19 +524,14 @@ def send_due(now: dt.datetime | None = None, batch: int = BATCH) -> list[Newslet
 
 def due_job(now: dt.datetime) -> str | None:
     """The scheduler's job: queue the sending task when a newsletter is due and no such task is pending."""
-    from django_tasks_db.models import DBTaskResult
+    from banso.core.schedule import enqueue_unless_pending
 
     from .newsletter_tasks import send_due_newsletters
 
     if not due(now).exists():
         return None
-    recent = now - dt.timedelta(minutes=30)
-    pending = DBTaskResult.objects.filter(task_path=send_due_newsletters.module_path).filter(
-        Q(status="READY") | Q(status="RUNNING", started_at__gte=recent)
-    )
-    if pending.exists():
+    if not enqueue_unless_pending(send_due_newsletters, now, stale_after=dt.timedelta(minutes=30)):
         return None
-    send_due_newsletters.enqueue()
     return "newsletters: sending queued"
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -30,3 +31,19 @@ def register_job(job: ScheduledJob) -> None:
 
 def scheduled_jobs() -> list[ScheduledJob]:
     return list(_JOBS.values())
+
+
+def enqueue_unless_pending(task: Any, now: dt.datetime, *, stale_after: dt.timedelta) -> bool:
+    """Queue `task` (a django-tasks task) unless one is already queued or running: a job ticking every
+    minute must not pile up copies behind a long run. A run marked running for longer than `stale_after`
+    belonged to a worker that died, so it does not hold a new one back. True when queued."""
+    from django.db.models import Q
+    from django_tasks_db.models import DBTaskResult
+
+    pending = DBTaskResult.objects.filter(task_path=task.module_path).filter(
+        Q(status="READY") | Q(status="RUNNING", started_at__gte=now - stale_after)
+    )
+    if pending.exists():
+        return False
+    task.enqueue()
+    return True

@@ -236,17 +236,13 @@ def due_job(now: dt.datetime) -> str | None:
     """Every minute: sync every funnel with a first-contact kind inline (a few new events each); a backlog goes
     to one background task, queued unless one is queued or running already."""
     if _backlog() > BACKLOG_EVENT_IDS:
-        from django_tasks_db.models import DBTaskResult
+        from banso.core.schedule import enqueue_unless_pending
 
         from .response_tasks import sync_responses
 
-        recent = now - dt.timedelta(hours=1)  # a task running longer belonged to a worker that died
-        pending = DBTaskResult.objects.filter(task_path=sync_responses.module_path).filter(
-            Q(status="READY") | Q(status="RUNNING", started_at__gte=recent)
-        )
-        if pending.exists():
+        # A task running longer than an hour belonged to a worker that died.
+        if not enqueue_unless_pending(sync_responses, now, stale_after=dt.timedelta(hours=1)):
             return None
-        sync_responses.enqueue()
         return "first responses: backlog sync queued"
     result = sync_all()
     if not (result.created or result.updated):

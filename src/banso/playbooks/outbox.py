@@ -683,7 +683,7 @@ def retry_now(message: OutboxMessage, actor: User | None, via: str = "ui", now: 
 
 def due_job(now: dt.datetime) -> str | None:
     """Every minute: queue one drain task when messages are due and none is queued or running already."""
-    from django_tasks_db.models import DBTaskResult
+    from banso.core.schedule import enqueue_unless_pending
 
     from .outbox_tasks import deliver_outbox
 
@@ -692,13 +692,8 @@ def due_job(now: dt.datetime) -> str | None:
     ).exists():
         return None
     # A task marked running for longer than its budget belonged to a worker that died: do not wait for it.
-    recent = now - DRAIN_BUDGET - dt.timedelta(minutes=1)
-    pending = DBTaskResult.objects.filter(task_path=deliver_outbox.module_path).filter(
-        Q(status="READY") | Q(status="RUNNING", started_at__gte=recent)
-    )
-    if pending.exists():
+    if not enqueue_unless_pending(deliver_outbox, now, stale_after=DRAIN_BUDGET + dt.timedelta(minutes=1)):
         return None
-    deliver_outbox.enqueue()
     return "outbox: delivery queued"
 
 
