@@ -62,7 +62,7 @@ def test_invoices_get_consecutive_numbers_and_totals_per_rate():
 def test_a_document_without_lines_is_refused_and_nothing_is_issued():
     issuer()
     merchant = MerchantFactory()
-    with pytest.raises(IssueError, match="no lines"), transaction.atomic():
+    with pytest.raises(IssueError, match="明細がありません"), transaction.atomic():
         issue_invoices([spec(merchant, (100, 10)), spec(merchant)], issue_date=OCT_END)
     assert not Invoice.objects.exists()
 
@@ -79,7 +79,7 @@ def test_a_negative_amount_or_unknown_rate_is_refused(line):
 @pytest.mark.parametrize("number", ["", "T8000012050002"])
 def test_invoices_are_refused_while_the_registration_number_is_missing_or_invalid(number):
     issuer(registration_number=number)
-    with pytest.raises(IssueError, match="registration number"), transaction.atomic():
+    with pytest.raises(IssueError, match="登録番号"), transaction.atomic():
         issue_invoices([spec(MerchantFactory(), (100, 10))], issue_date=OCT_END)
 
 
@@ -143,7 +143,7 @@ def test_a_credit_note_carries_return_and_original_dates_and_refers_to_the_invoi
 @pytest.mark.django_db
 def test_a_credit_note_without_an_original_needs_the_original_transaction_date():
     issuer()
-    with pytest.raises(IssueError, match="original transaction"):
+    with pytest.raises(IssueError, match="元の取引の日付"):
         issue_credit_note(
             merchant=MerchantFactory(), original=None, lines=[LineSpec("返金", 100, 10)], issue_date=OCT_END
         )
