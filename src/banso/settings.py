@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "banso.marketplace",
     "banso.billing",
     "banso.funnels",
+    # support links inquiries to marketplace bookings and sends mail through the playbooks outbox.
+    "banso.support",
     "banso.api",
 ]
 

@@ -23,6 +23,7 @@ urlpatterns = [
     path("playbooks/", include("banso.playbooks.urls")),
     path("funnels/", include("banso.funnels.urls")),
     path("billing/", include("banso.billing.urls")),
+    path("support/", include("banso.support.urls")),
     path("n/", include((billing_newsletter_public_urls, "newsletter_public"))),  # public: newsletter links
     path("survey/", include((survey_answer_urls, "survey_public"))),  # public: signed links in survey mails
 ]

@@ -12,6 +12,7 @@ from banso.funnels.api import router as funnels_router
 from banso.health.api import router as health_router
 from banso.playbooks.api import router as playbooks_router
 from banso.success.api import router as success_router
+from banso.support.api import router as support_router
 
 api = NinjaAPI(
     title="Banso API",
@@ -30,3 +31,4 @@ api.add_router("/success", success_router)
 api.add_router("/playbooks", playbooks_router)
 api.add_router("/funnels", funnels_router)
 api.add_router("/billing", billing_router)
+api.add_router("/support", support_router)

@@ -46,6 +46,12 @@ class Capability(StrEnum):
     VIEW_BILLING = "view_billing"
     # Close a month, commission rules, adjustments, resolve reconciliation items, send newsletters.
     MANAGE_BILLING = "manage_billing"
+    # Work inquiries: reply, note, assign, change status, request other teams, use macros.
+    WORK_INQUIRIES = "work_inquiries"
+    # Write and publish knowledge-base articles, synonyms; confirm inquiry types.
+    EDIT_KNOWLEDGE = "edit_knowledge"
+    # Desk settings: SLA policies, statuses, team routing, mail channels, widget, shared macros, classifier.
+    MANAGE_SUPPORT = "manage_support"
     # Any signed-in user: their own profile, the home page.
     SIGNED_IN = "signed_in"
 
@@ -69,6 +75,9 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.MANAGE_FUNNELS,
             Capability.VIEW_BILLING,
             Capability.MANAGE_BILLING,
+            Capability.WORK_INQUIRIES,
+            Capability.EDIT_KNOWLEDGE,
+            Capability.MANAGE_SUPPORT,
         }
     ),
     Role.CSM: frozenset(
@@ -79,9 +88,12 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.RECORD_CHURN,
             Capability.LOG_TOUCHES,
             Capability.WORK_TASKS,
+            Capability.WORK_INQUIRIES,
         }
     ),
-    Role.SUPPORT_AGENT: frozenset(_INTERNAL_READ | {Capability.WORK_TASKS}),
+    Role.SUPPORT_AGENT: frozenset(
+        _INTERNAL_READ | {Capability.WORK_TASKS, Capability.WORK_INQUIRIES, Capability.EDIT_KNOWLEDGE}
+    ),
     # Assistant staff (seed 002) do the tasks delegated to them, with the intent the owner wrote down.
     Role.ASSISTANT: frozenset(_INTERNAL_READ | {Capability.WORK_TASKS}),
     Role.VIEWER: frozenset(_INTERNAL_READ),

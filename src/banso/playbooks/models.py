@@ -398,6 +398,8 @@ class OutboxMessage(models.Model):
     body_html = models.TextField(blank=True)
     message_id = models.CharField(_("Message-ID"), max_length=200, blank=True)
     unsubscribable = models.BooleanField(default=False)
+    # Extra mail headers (e.g. In-Reply-To, References, Reply-To for support threads).
+    headers = models.JSONField(default=dict, blank=True)
     # Webhook.
     url = models.URLField(_("URL"), max_length=1000, blank=True)
     payload = models.JSONField(null=True, blank=True)

@@ -144,8 +144,10 @@ def enqueue_email(
     run: PlaybookRun | None = None,
     unsubscribable: bool = False,
     from_email: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> OutboxMessage:
-    """Queue one email inside the caller's transaction; a repeated (source, dedupe_key) returns the first."""
+    """Queue one email inside the caller's transaction; a repeated (source, dedupe_key) returns the first.
+    `headers`: extra mail headers kept with the row (threading: In-Reply-To, References; Reply-To)."""
     return _insert(
         OutboxMessage(
             kind=MessageKind.EMAIL,
@@ -160,6 +162,7 @@ def enqueue_email(
             body_html=html,
             message_id=make_msgid(domain=message_id_domain()),
             unsubscribable=unsubscribable,
+            headers=headers or {},
         )
     )
 
@@ -442,7 +445,7 @@ def release(ids: Sequence[int], now: dt.datetime) -> int:
 def build_email(row: OutboxMessage) -> EmailMultiAlternatives:
     """The mail exactly as sent on every attempt: the stored Message-ID, and for tech-touch mail the
     unsubscribe link in the footer and the RFC 8058 one-click headers."""
-    headers = {"Message-ID": row.message_id}
+    headers = {**(row.headers or {}), "Message-ID": row.message_id}
     text, html = row.body_text, row.body_html
     if row.unsubscribable:
         link = unsubscribe_url(row)

@@ -1,0 +1,12 @@
+"""What the support app adds to shared parts at start-up: scheduler jobs (SLA breach checks, mail polling,
+classifier training), Account 360 cards. Each area module exposes `register()` and is listed here."""
+
+REGISTRATIONS: list[str] = []  # dotted module names of banso.support areas whose register() runs at start-up
+
+
+def register() -> None:
+    """Called from SupportConfig.ready()."""
+    from importlib import import_module
+
+    for name in REGISTRATIONS:
+        import_module(f"banso.support.{name}").register()
