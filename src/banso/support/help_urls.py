@@ -1,0 +1,5 @@
+"""Public URLs of the support desk's help area (no sign-in; included by urls.py)."""
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []
