@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from banso.accounts.models import Account, Contact, EndUser
-from banso.core.models import Team
+from banso.core.models import BackgroundRun, Team
 from banso.marketplace.models import Booking
 
 
@@ -581,6 +581,8 @@ class ClassifierRun(models.Model):
     # Where the fitted model is stored (under the var directory).
     path = models.CharField(max_length=500)
     active = models.BooleanField(default=True)
+    # Per-type training counts and held-out scores: {"per_type": {type_id: n}, "method": "..."}.
+    metrics = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = _("classifier training")
@@ -589,6 +591,21 @@ class ClassifierRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trained_at:%Y-%m-%d %H:%M} ({self.samples})"
+
+
+class ClassifierTraining(BackgroundRun):
+    """A "train now" or nightly classifier training as background work, with the progress its page shows."""
+
+    result = models.ForeignKey(ClassifierRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta(BackgroundRun.Meta):
+        verbose_name = _("classifier training run")
+        verbose_name_plural = _("classifier training runs")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["as_of"], condition=models.Q(scheduled=True), name="support_one_scheduled_training"
+            )
+        ]
 
 
 class ImprovementStatus(models.TextChoices):
