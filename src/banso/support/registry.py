@@ -1,7 +1,7 @@
 """What the support app adds to shared parts at start-up: scheduler jobs (SLA breach checks, mail polling,
 classifier training), Account 360 cards. Each area module exposes `register()` and is listed here."""
 
-REGISTRATIONS: list[str] = []  # dotted module names of banso.support areas whose register() runs at start-up
+REGISTRATIONS: list[str] = ["classify"]  # dotted module names of banso.support areas whose register() runs at start-up
 
 
 def register() -> None:
