@@ -1,7 +1,8 @@
 """What the support app adds to shared parts at start-up: scheduler jobs (SLA breach checks, mail polling,
 classifier training), Account 360 cards. Each area module exposes `register()` and is listed here."""
 
-REGISTRATIONS: list[str] = ["classify"]  # dotted module names of banso.support areas whose register() runs at start-up
+# Dotted module names of banso.support areas whose register() runs at start-up.
+REGISTRATIONS: list[str] = ["classify", "sla"]
 
 
 def register() -> None:
