@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "axes",
     "django_tasks",
     "django_tasks_db",
+    "channels",
     "banso.core",
     "banso.accounts",
     "banso.activity",
@@ -76,6 +77,20 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "banso.urls"
 WSGI_APPLICATION = "banso.wsgi.application"
+# Websockets (support desk's live inbox and chat widget) through Channels under daphne (scripts/demo).
+ASGI_APPLICATION = "banso.asgi.application"
+# Redis shares live updates between processes; without it each ASGI process uses an in-memory layer and
+# catches up from the database once a second (banso.support.realtime).
+if env.str("BANSO_REDIS_URL", default=""):
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [env.str("BANSO_REDIS_URL")]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+BANSO_LIVE_CATCHUP_SECONDS = env.float("BANSO_LIVE_CATCHUP_SECONDS", default=1.0)
 
 TEMPLATES = [
     {
@@ -166,6 +181,9 @@ TASKS = {
 
 # Files above this many bytes are imported by the worker, with progress shown on the import page.
 BANSO_IMPORT_INLINE_MAX_BYTES = env.int("BANSO_IMPORT_INLINE_MAX_BYTES", default=2_000_000)
+# Help-centre and chatbot search: "lexical", "semantic" or "hybrid" (the best on the Japanese FAQ set;
+# `banso support kb-eval` measures all three).
+SUPPORT_SEARCH_MODE = env.str("BANSO_SUPPORT_SEARCH_MODE", default="hybrid")
 # Analytics (docs/ANALYTICS.md). The events' Parquet copy, and the engine metrics and segments run on:
 # "duckdb" (embedded, over that copy), "postgres" (the app database's own event table, when it is
 # PostgreSQL), "pyspark" (Spark over the Parquet copy, or over BANSO_ANALYTICS_EVENTS_TABLE), or "url": any

@@ -23,6 +23,9 @@ EXEMPT_PREFIXES = (
     "survey/",
     "playbooks/outbox/unsubscribe/",
     "n/",  # newsletter open pixels and click redirects (signed per-delivery tokens)
+    "support/help/",  # public help centre
+    "support/widget/",  # chat widget endpoints (session tokens) and the web form
+    "support/inbound/",  # inbound-mail webhook (HMAC signed)
 )
 
 

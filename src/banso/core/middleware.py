@@ -21,6 +21,10 @@ PUBLIC_PREFIXES = (
     "/survey/",
     "/playbooks/outbox/unsubscribe/",
     "/n/",
+    # The support desk's public parts: the help centre, the chat widget and web form, inbound mail.
+    "/support/help/",
+    "/support/widget/",
+    "/support/inbound/",
 )
 
 
