@@ -243,6 +243,7 @@ class Inquiry(models.Model):
             models.Index(fields=["sla_next_due_at"], name="inquiry_sla_due"),
             models.Index(fields=["created_at"], name="inquiry_created"),
             models.Index(fields=["requester_email"], name="inquiry_requester_email"),
+            models.Index(fields=["updated_at", "id"], name="inquiry_updated_id"),  # the inbox's keyset paging
         ]
 
     def __str__(self) -> str:
@@ -408,6 +409,8 @@ class Macro(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     uses = models.PositiveIntegerField(_("uses"), default=0)
     active = models.BooleanField(_("active"), default=True)
+    # Personal macros are seen and edited by their author only; shared ones by everyone (edited by desk managers).
+    personal = models.BooleanField(_("personal"), default=False)
 
     class Meta:
         verbose_name = _("macro")
