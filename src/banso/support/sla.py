@@ -277,10 +277,23 @@ def warn_before_minutes() -> int:
     return 30 if value is None else int(value)
 
 
+# The last horizon computed: an inbox page asks once per row with the same `now` (saving the setting clears it).
+_horizon: dict[dt.datetime, dt.datetime] = {}
+
+
 def warning_horizon(now: dt.datetime) -> dt.datetime:
     """The instant `warn_before_minutes` business minutes (default hours) after `now`: targets due by then
-    are about to breach. The inbox computes it once per page and passes it to `badge`."""
-    return BusinessHours().add_minutes(now, warn_before_minutes())
+    are about to breach. Remembered for the same `now`, so badges of one page cost no query."""
+    cached = _horizon.get(now)
+    if cached is None:
+        cached = BusinessHours().add_minutes(now, warn_before_minutes())
+        _horizon.clear()
+        _horizon[now] = cached
+    return cached
+
+
+def forget_horizon() -> None:
+    _horizon.clear()
 
 
 def about_to_breach_q(now: dt.datetime, horizon: dt.datetime | None = None) -> Q:
