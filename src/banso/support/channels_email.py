@@ -40,7 +40,9 @@ MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 QUOTE_HEADERS = (
     re.compile(r"^On .{1,300} wrote:\s*$"),
     re.compile(r"^.{1,200} wrote:\s*$"),
-    re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日.{0,200}(?:のメッセージ|が書きました|wrote)[:：]?\s*$"),
+    # Gmail: "2026年11月26日(木) 10:00 山田 <a@b>:"; others add "のメッセージ:" or "が書きました:".
+    re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日.{0,200}[:：]\s*$"),
+    re.compile(r"^\d{4}/\d{1,2}/\d{1,2}.{0,200}[:：]\s*$"),
     re.compile(r"^.{1,200}(?:さんは書きました|が書きました)[:：]\s*$"),
     re.compile(r"^-{2,}\s*Original Message\s*-{2,}\s*$", re.IGNORECASE),
     re.compile(r"^-{2,}\s*元のメッセージ\s*-{2,}\s*$"),

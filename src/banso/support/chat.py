@@ -27,7 +27,6 @@ import logging
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -249,9 +248,10 @@ def resolve(session: ChatSession) -> ChatSession:
     if articles:
         article = Article.objects.filter(pk=articles[-1]).first()
         if article is not None:
+            from .kb import record_feedback
+
             session.resolved_by_article = article
-            ArticleFeedback.objects.create(article=article, helpful=True, session=session, created_at=now)
-            Article.objects.filter(pk=article.pk).update(helpful_count=F("helpful_count") + 1)
+            record_feedback(article, True, session=session)
     entries = _append(session, [{"role": "system", "text": _("Glad it helped. Thank you!"), "at": now.isoformat()}])
     session.save(update_fields=["outcome", "ended_at", "last_activity_at", "resolved_by_article", "transcript"])
     realtime.publish_widget(session.token, entries, outcome=session.outcome)

@@ -679,11 +679,11 @@ class SupportSettings(models.Model):
         verbose_name = _("support settings")
         verbose_name_plural = _("support settings")
 
+    def __str__(self) -> str:
+        return str(self._meta.verbose_name)
+
     @classmethod
     def load(cls) -> SupportSettings:
         """The one settings row (created with defaults on first use)."""
         row, _created = cls.objects.get_or_create(pk=1)
         return row
-
-    def __str__(self) -> str:
-        return str(self._meta.verbose_name)
