@@ -446,6 +446,8 @@ class Article(models.Model):
     helpful_count = models.PositiveIntegerField(_("helpful"), default=0)
     not_helpful_count = models.PositiveIntegerField(_("not helpful"), default=0)
     views = models.PositiveIntegerField(_("views"), default=0)
+    # The e5 passage embedding of the published text (float32 bytes), computed at publish time (kb.publish).
+    search_embedding = models.BinaryField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("article")
