@@ -23,7 +23,7 @@ import logging
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from banso.core.business_hours import TOKYO, BusinessHours
@@ -49,18 +49,18 @@ DEFAULT_POLICIES: tuple[tuple[str, int, int, int], ...] = (
     (Priority.NORMAL, 240, 480, 3 * 8 * 60),
     (Priority.LOW, 480, 960, 5 * 8 * 60),
 )
-DEFAULT_POLICY_NAMES = {
+DEFAULT_POLICY_NAMES: dict[str, str] = {
     Priority.URGENT: "緊急",
     Priority.HIGH: "高",
     Priority.NORMAL: "通常",
     Priority.LOW: "低",
 }
-TARGET_FIELD = {
+TARGET_FIELD: dict[str, str] = {
     SlaMetric.FIRST_RESPONSE: "first_response_minutes",
     SlaMetric.NEXT_RESPONSE: "next_response_minutes",
     SlaMetric.RESOLUTION: "resolution_minutes",
 }
-DUE_FIELD = {
+DUE_FIELD: dict[str, str] = {
     SlaMetric.FIRST_RESPONSE: "first_response_due_at",
     SlaMetric.NEXT_RESPONSE: "next_response_due_at",
     SlaMetric.RESOLUTION: "resolution_due_at",
@@ -360,7 +360,7 @@ def panel(inquiry: Inquiry, now: dt.datetime) -> list[dict[str, Any]]:
 BATCH = 500
 
 
-def _live() -> Any:
+def _live() -> QuerySet[SlaMeasurement]:
     """Open measurements of inquiries whose clock runs."""
     return SlaMeasurement.objects.filter(achieved_at__isnull=True, inquiry__sla_paused_at__isnull=True)
 

@@ -163,10 +163,12 @@ def build(start: dt.date, end: dt.date, *, now: dt.datetime | None = None) -> At
     ):
         is_open = achieved is None
         late = breached or (is_open and due <= now)
-        values = {"met": not is_open, "breached": late, "minutes": minutes, "number": number}
-        totals[(None, metric)].add(**values)
-        agents[(assignee if assignee is not None else inq_assignee, metric)].add(**values)
-        teams[(team if team is not None else inq_team, metric)].add(**values)
+        for figures in (
+            totals[(None, metric)],
+            agents[(assignee if assignee is not None else inq_assignee, metric)],
+            teams[(team if team is not None else inq_team, metric)],
+        ):
+            figures.add(met=not is_open, breached=late, minutes=minutes, number=number)
     agent_names = {u.pk: str(u) for u in User.objects.filter(pk__in={k for k, _m in agents if k is not None})}
     team_names = dict(Team.objects.filter(pk__in={k for k, _m in teams if k is not None}).values_list("pk", "name"))
     total_rows = [Row(None, _("All"), m.value, str(m.label), totals.get((None, m.value), Figures())) for m in METRICS]

@@ -50,7 +50,7 @@ def parse_hours_text(text: str, field: str = "business_hours") -> list[list[str]
         if match is None:
             raise DeskError(field, _("“%(range)s” is not a range like 09:00-12:00.") % {"range": chunk})
         try:
-            BusinessHours([(match[1].zfill(5), match[2].zfill(5))])
+            BusinessHours.from_json([[match[1].zfill(5), match[2].zfill(5)]])
         except ValidationError as exc:
             raise DeskError(field, f"“{chunk}”: {' '.join(exc.messages)}") from None
         if pairs and match[1].zfill(5) < pairs[-1][1]:
