@@ -288,8 +288,11 @@ class BusinessClock:
         n_days = (last - first).days + 1
         days = [first + dt.timedelta(days=i) for i in range(n_days)]
         self.business = np.array([is_business_day(d, closed) for d in days], dtype=bool)
-        # Minutes into a business day: a reference Monday that is open whatever the calendar says.
-        ref = dt.datetime.combine(dt.date(2001, 1, 1), dt.time(), tzinfo=TOKYO)
+        # Minutes into a business day, measured on an ordinary working day (no holiday, no closed day).
+        ref_day = dt.date(2001, 1, 10)
+        while not is_business_day(ref_day, set()):
+            ref_day += dt.timedelta(days=1)
+        ref = dt.datetime.combine(ref_day, dt.time(), tzinfo=TOKYO)
         self.within = np.array(
             [self.hours.minutes_between(ref, ref + dt.timedelta(minutes=m), closed=set()) for m in range(1441)],
             dtype=np.int64,

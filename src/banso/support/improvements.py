@@ -189,7 +189,7 @@ def effect(request: ImprovementRequest, weeks: int = DEFAULT_EFFECT_WEEKS) -> di
         return None
     shipped_week = _week_start(timezone.localtime(request.shipped_at, TOKYO).date())
     first = shipped_week - dt.timedelta(weeks=weeks)
-    last = shipped_week + dt.timedelta(weeks=weeks + 1)  # exclusive; the shipping week counts as "after"
+    last = shipped_week + dt.timedelta(weeks=weeks)  # exclusive; the shipping week is the first "after"
     today_week = _week_start(timezone.localdate())
     since = dt.datetime.combine(first, dt.time(), tzinfo=TOKYO)
     until = dt.datetime.combine(last, dt.time(), tzinfo=TOKYO)
