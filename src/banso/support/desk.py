@@ -828,11 +828,12 @@ def _cursor_for(sort: str, inquiry: Inquiry) -> str:
 
 
 def inquiry_page(
-    inquiries: QuerySet[Inquiry], *, sort: str = "updated", cursor: str = "", size: int = PAGE_SIZE
+    inquiries: QuerySet[Inquiry], *, sort: str = "updated", cursor: str = "", size: int | None = None
 ) -> tuple[list[Inquiry], str]:
     """One page of `inquiries` after `cursor` (keyset paging: no OFFSET, no count), and the next page's cursor
     ("" on the last page). `updated`: most recently updated first; `sla`: the earliest SLA due first, inquiries
     with nothing due last."""
+    size = size or PAGE_SIZE
     if sort not in SORTS:
         raise DeskError("sort", _("Unknown sort: %(value)s") % {"value": sort})
     if sort == "updated":

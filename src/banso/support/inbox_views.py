@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import TemplateDoesNotExist
@@ -36,6 +37,7 @@ from .models import (
     TeamRequestStatus,
 )
 
+
 def _view_label(key: str) -> str:
     return {
         "mine": _("Mine"),
@@ -58,11 +60,11 @@ def template_exists(name: str) -> bool:
     return True
 
 
-def sla_badge(inquiry: Inquiry, now: dt.datetime) -> dict[str, Any]:
+def sla_badge(inquiry: Inquiry, now: dt.datetime, horizon: dt.datetime | None = None) -> dict[str, Any]:
     """The SLA area's badge; until it exists, one from the next due instant."""
     badge = getattr(sla, "badge", None)
     if badge is not None:
-        return dict(badge(inquiry, now))
+        return dict(badge(inquiry, now, horizon=horizon))
     due = inquiry.sla_next_due_at
     if due is None:
         return {"state": "none", "due_at": None, "label": ""}
@@ -106,7 +108,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
         )
     except desk.DeskError as refused:
         rows, next_cursor, error = [], "", refused
-    entries = [{"inquiry": inquiry, "sla": sla_badge(inquiry, now)} for inquiry in rows]
+    horizon = sla.warning_horizon(now) if rows and hasattr(sla, "warning_horizon") else None
+    entries = [{"inquiry": inquiry, "sla": sla_badge(inquiry, now, horizon)} for inquiry in rows]
     context: dict[str, Any] = {
         "entries": entries,
         "params": params,
@@ -211,7 +214,8 @@ def inquiry(request: HttpRequest, number: int) -> HttpResponse:
     now = timezone.now()
     context = {
         **_thread_context(item),
-        "sla": sla_badge(item, now),
+        "sla_badge": sla_badge(item, now),
+        "sla": sla.panel(item, now) if hasattr(sla, "panel") else [],
         "reply_form": ReplyForm(),
         "request_form": TeamRequestForm(),
         "statuses": Status.objects.filter(active=True),
@@ -406,11 +410,7 @@ def inquiry_macro(request: HttpRequest, number: int, pk: int) -> HttpResponse:
 @requires(Capability.WORK_INQUIRIES)
 def macro_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    rows = (
-        Macro.objects.filter(personal=False)
-        .union(Macro.objects.filter(personal=True, created_by=user))
-        .order_by("name")
-    )
+    rows = Macro.objects.filter(Q(personal=False) | Q(personal=True, created_by=user)).select_related("set_status")
     return render(
         request,
         "support/macro_list.html",
