@@ -44,7 +44,7 @@
     ".log{flex:1;overflow-y:auto;padding:10px;background:#f6f8fa}" +
     ".turn{margin:6px 0;padding:8px 10px;border-radius:8px;max-width:85%;white-space:pre-wrap;word-break:break-word}" +
     ".visitor{margin-left:auto;background:#dbeafe}" +
-    ".bot,.agent{background:#fff;border:1px solid #e1e4e8}" +
+    ".bot,.agent,.welcome{background:#fff;border:1px solid #e1e4e8}" +
     ".system{background:none;color:#57606a;font-size:12px;text-align:center;max-width:100%}" +
     ".name{display:block;font-size:11px;color:#57606a}" +
     ".art{display:block;margin-top:6px;padding-top:6px;border-top:1px solid #eee}" +
@@ -190,7 +190,7 @@
       });
     }).then(function (d) {
       if (!d.entries || !d.entries.length) {
-        render({ seq: 0, role: "system", text: T.welcome });
+        render({ seq: 0, role: "welcome", text: T.welcome });
       }
       apply(d);
       connect();
@@ -220,15 +220,20 @@
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
     var text = input.value.trim();
-    if (!text || !state.token) return;
+    if (!text) return;
+    if (!started) started = begin();
     input.value = "";
-    send("message", text);
+    // The session may still be starting (the visitor typed fast): send once it exists.
+    started.then(function () { return send("message", text); }).catch(function (e) {
+      input.value = text;
+      showError(e);
+    });
   });
   input.addEventListener("keydown", function (ev) {
     if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); form.requestSubmit(); }
   });
-  $(".resolve").addEventListener("click", function () { send("resolve"); });
-  $(".person").addEventListener("click", function () { send("handoff"); });
+  $(".resolve").addEventListener("click", function () { if (started) started.then(function () { send("resolve"); }); });
+  $(".person").addEventListener("click", function () { if (started) started.then(function () { send("handoff"); }); });
 
   function mount() { document.body.appendChild(host); }
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
