@@ -210,3 +210,23 @@ def test_due_minus_start_is_the_target_in_business_minutes(start, target):
     begin = start.replace(tzinfo=TOKYO, second=0, microsecond=0)
     due = hours.add_minutes(begin, target, closed=set())
     assert hours.minutes_between(begin, due, closed=set()) == target
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    start=st.datetimes(min_value=dt.datetime(2026, 11, 2), max_value=dt.datetime(2026, 12, 18)),
+    pause_after=st.integers(min_value=0, max_value=600),
+    pause_for=st.integers(min_value=0, max_value=4000),
+)
+def test_open_target_is_due_after_target_plus_paused_business_minutes(start, pause_after, pause_for):
+    """Whatever the pause, due − start in business minutes = target + business minutes spent paused."""
+    hours = BusinessHours()
+    begin = start.replace(tzinfo=TOKYO, second=0, microsecond=0)
+    inquiry = open_at(begin, priority=Priority.LOW)  # resolution 2,400 business minutes
+    paused_at = begin + dt.timedelta(minutes=pause_after)
+    resumed_at = paused_at + dt.timedelta(minutes=pause_for)
+    desk.set_status(inquiry, waiting(), at=paused_at)
+    desk.set_status(inquiry, desk.status("open"), at=resumed_at)
+    resolution = measurement(inquiry, SlaMetric.RESOLUTION)
+    paused = hours.minutes_between(paused_at, resumed_at)
+    assert hours.minutes_between(begin, resolution.due_at) == resolution.target_minutes + paused
