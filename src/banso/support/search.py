@@ -1,5 +1,5 @@
 """Knowledge-base search for Japanese: lexical (BM25 over MeCab lemmas and kana readings), semantic (multilingual
-e5 embeddings) and hybrid (reciprocal rank fusion of both), over published articles only.
+e5 embeddings) and hybrid (a weighted sum of both, scaled), over published articles only.
 
 The index is built in memory once per process and rebuilt when a publish, unpublish or synonym change moves the
 version stamp (read from the database at most once a second). Article embeddings are computed when an article
@@ -46,7 +46,7 @@ READING_WEIGHT = 0.35
 BODY_HEAD_CHARS = 400  # what the embedding reads of the body (e5-small reads 512 tokens at most)
 K1 = 1.2
 B = 0.75
-RRF_K = 60
+HYBRID_LEXICAL_WEIGHT = 0.5
 # Below this cosine a semantic match counts as no result (multilingual-e5 gives unrelated Japanese text ~0.80-0.83; relevant top hits sit above 0.845 for 95% of the query set).
 SEMANTIC_FLOOR = 0.845
 STAMP_CHECK_SECONDS = 1.0
@@ -236,19 +236,17 @@ class Index:
             matched = int((semantic >= SEMANTIC_FLOOR).sum())
             return _top(semantic, min(limit, matched)), matched
         assert lexical is not None and semantic is not None
-        lexical_matched = int((lexical > 0).sum())
-        semantic_matched = semantic >= SEMANTIC_FLOOR
-        depth = min(n, max(limit * 10, 50))
-        fused = np.zeros(n, dtype=np.float32)
-        if lexical_matched:
-            for rank, (pos, _) in enumerate(_top(lexical, min(depth, lexical_matched))):
-                fused[pos] += 1.0 / (RRF_K + rank + 1)
-        for rank, (pos, _) in enumerate(_top(semantic, depth)):
-            fused[pos] += 1.0 / (RRF_K + rank + 1)
-        candidates = (lexical > 0) | semantic_matched
+        # Weighted sum of both scores scaled to [0, 1] (BM25 by its best, cosine min-max over the candidates):
+        # on the FAQ set it beat reciprocal rank fusion (k 10-60, lexical weight 1-2) on recall@1 and MRR.
+        pool = allowed if allowed is not None else np.ones(n, dtype=bool)
+        top_lexical = float(lexical.max())
+        lexical_part = lexical / top_lexical if top_lexical > 0 else lexical
+        low, high = float(semantic[pool].min()), float(semantic[pool].max())
+        semantic_part = (semantic - low) / (high - low) if high > low else np.zeros(n, dtype=np.float32)
+        fused = HYBRID_LEXICAL_WEIGHT * lexical_part + (1 - HYBRID_LEXICAL_WEIGHT) * semantic_part
+        candidates = ((lexical > 0) | (semantic >= SEMANTIC_FLOOR)) & pool
         matched = int(candidates.sum())
-        fused = np.where(candidates, fused, 0.0)
-        return _top(fused, min(limit, matched)), matched
+        return _top(np.where(candidates, fused, -1.0), min(limit, matched)), matched
 
 
 def _top(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -321,6 +319,16 @@ def build_index() -> Index:
         assert doc.embedding is not None
         Article.objects.filter(pk=doc.id).update(search_embedding=doc.embedding.tobytes())
     return index
+
+
+def reindex_embeddings(batch: int = 64) -> int:
+    """Recompute every published article's embedding (after a model change); answers how many."""
+    rows = list(Article.objects.filter(status=ArticleStatus.PUBLISHED).only("id", "title", "body", "keywords"))
+    for start in range(0, len(rows), batch):
+        chunk = rows[start : start + batch]
+        for article, vector in zip(chunk, embed_passages([passage_text(a) for a in chunk]), strict=True):
+            Article.objects.filter(pk=article.pk).update(search_embedding=vector.astype(np.float32).tobytes())
+    return len(rows)
 
 
 def current_index() -> Index:
