@@ -99,7 +99,7 @@ def test_report_page_shows_the_figures_and_drills_down_to_the_inbox(month, clien
     assert response.status_code == 200
     html = response.content.decode()
     assert "佐藤" in html and "一次対応課" in html
-    assert f"{reverse('support:inbox')}?numbers={month['inquiries'][3].number}" in html
+    assert f"{reverse('support:inbox')}?view=all&amp;numbers={month['inquiries'][3].number}" in html
 
 
 def test_report_page_refuses_a_malformed_month(client_as):

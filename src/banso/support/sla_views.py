@@ -46,7 +46,7 @@ def period(request: HttpRequest) -> tuple[dt.date, dt.date, dt.date | None]:
 
 
 def _inbox_link(numbers: list[int]) -> str:
-    return f"{reverse('support:inbox')}?numbers={sla_attainment.numbers_param(numbers)}" if numbers else ""
+    return f"{reverse('support:inbox')}?view=all&numbers={sla_attainment.numbers_param(numbers)}" if numbers else ""
 
 
 @requires(Capability.VIEW_ACCOUNTS)
