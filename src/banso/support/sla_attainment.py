@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
@@ -143,26 +144,33 @@ def build(start: dt.date, end: dt.date, *, now: dt.datetime | None = None) -> At
     (an open one to the inquiry's current assignee and team)."""
     now = now or timezone.now()
     lower, upper = _bounds(start, end)
-    rows = SlaMeasurement.objects.filter(due_at__gte=lower, due_at__lt=upper).values_list(
-        "metric",
-        "assignee_id",
-        "team_id",
-        "inquiry__assignee_id",
-        "inquiry__team_id",
-        "achieved_at",
-        "breached",
-        "business_minutes",
-        "due_at",
-        "inquiry__number",
+    # Open / late decided by the database: reading two datetimes per row cost most of the time.
+    rows = (
+        SlaMeasurement.objects.filter(due_at__gte=lower, due_at__lt=upper)
+        .annotate(
+            is_open=ExpressionWrapper(Q(achieved_at__isnull=True), output_field=BooleanField()),
+            late=ExpressionWrapper(
+                Q(breached=True) | Q(achieved_at__isnull=True, due_at__lte=now), output_field=BooleanField()
+            ),
+        )
+        .values_list(
+            "metric",
+            "assignee_id",
+            "team_id",
+            "inquiry__assignee_id",
+            "inquiry__team_id",
+            "is_open",
+            "late",
+            "business_minutes",
+            "inquiry__number",
+        )
     )
     totals: dict[tuple[int | None, str], Figures] = defaultdict(Figures)
     agents: dict[tuple[int | None, str], Figures] = defaultdict(Figures)
     teams: dict[tuple[int | None, str], Figures] = defaultdict(Figures)
-    for metric, assignee, team, inq_assignee, inq_team, achieved, breached, minutes, due, number in rows.iterator(
+    for metric, assignee, team, inq_assignee, inq_team, is_open, late, minutes, number in rows.iterator(
         chunk_size=5000
     ):
-        is_open = achieved is None
-        late = breached or (is_open and due <= now)
         for figures in (
             totals[(None, metric)],
             agents[(assignee if assignee is not None else inq_assignee, metric)],
