@@ -385,7 +385,9 @@ def check_breaches(now: dt.datetime) -> tuple[int, int]:
 
     breached = 0
     with transaction.atomic():
-        rows = list(_live().filter(breached=False, due_at__lte=now).select_related("inquiry")[:BATCH])
+        rows = list(
+            _live().filter(breached=False, due_at__lte=now).select_related("inquiry", "inquiry__status")[:BATCH]
+        )
         for m in rows:
             m.breached = True
             m.assignee_id = m.inquiry.assignee_id
@@ -396,7 +398,7 @@ def check_breaches(now: dt.datetime) -> tuple[int, int]:
             realtime.publish(m.inquiry, "sla_breached", {"metric": m.metric})
     warned = 0
     window = _live().filter(warned_at__isnull=True, breached=False, due_at__gt=now, due_at__lte=warning_horizon(now))
-    for m in window.select_related("inquiry", "inquiry__assignee")[:BATCH]:
+    for m in window.select_related("inquiry", "inquiry__assignee", "inquiry__status")[:BATCH]:
         with transaction.atomic():
             # The conditional update makes the warning once-only even with two schedulers ticking.
             if not SlaMeasurement.objects.filter(pk=m.pk, warned_at__isnull=True).update(warned_at=now):
