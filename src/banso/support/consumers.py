@@ -99,7 +99,9 @@ class WidgetConsumer(_LiveConsumer):
         if not isinstance(content, dict):
             return
         try:
-            await database_sync_to_async(self._act)(content)
+            # Not thread-sensitive: visitors' lines run in parallel threads instead of queueing behind every
+            # other sync call of the process (each uses its own database connection).
+            await database_sync_to_async(self._act, thread_sensitive=False)(content)
         except desk.DeskError as exc:
             await self.send_json({"kind": "error", "field": exc.field, "message": exc.message})
 
