@@ -14,7 +14,7 @@ from banso.core.permissions import Capability, requires
 
 from . import sla_settings
 from .desk import DeskError
-from .models import Channel, Priority, SlaPolicy, Status, StatusCategory, SupportSettings, TeamSettings
+from .models import PRIORITY_ORDER, Channel, Priority, SlaPolicy, Status, StatusCategory, SupportSettings, TeamSettings
 
 
 def _apply(request: HttpRequest, actor: User) -> str:
@@ -75,7 +75,9 @@ def desk_settings(request: HttpRequest) -> HttpResponse:
         "posted": request.POST if errors else {},
         "policies": [
             {"policy": p, "hours": sla_settings.hours_text(p.business_hours)}
-            for p in SlaPolicy.objects.order_by("priority", "channel")
+            for p in sorted(
+                SlaPolicy.objects.all(), key=lambda p: (PRIORITY_ORDER.get(Priority(p.priority), 9), p.channel)
+            )
         ],
         "statuses": Status.objects.order_by("position", "id"),
         "teams": [

@@ -179,7 +179,9 @@ def build(start: dt.date, end: dt.date, *, now: dt.datetime | None = None) -> At
             figures.add(met=not is_open, breached=late, minutes=minutes, number=number)
     agent_names = {u.pk: str(u) for u in User.objects.filter(pk__in={k for k, _m in agents if k is not None})}
     team_names = dict(Team.objects.filter(pk__in={k for k, _m in teams if k is not None}).values_list("pk", "name"))
-    total_rows = [Row(None, _("All"), m.value, str(m.label), totals.get((None, m.value), Figures())) for m in METRICS]
+    total_rows = [
+        Row(None, _("All inquiries"), m.value, str(m.label), totals.get((None, m.value), Figures())) for m in METRICS
+    ]
     return Attainment(start, end, now, total_rows, _rows(agents, agent_names), _rows(teams, team_names))
 
 
@@ -203,7 +205,7 @@ def _columns(first: str) -> list[xlsx.Column]:
         (_("Due in period"), xlsx.COUNT, lambda r: r.figures.due),
         (_("Met in time"), xlsx.COUNT, lambda r: r.figures.met),
         (_("Breached"), xlsx.COUNT, lambda r: r.figures.breached),
-        (_("Running"), xlsx.COUNT, lambda r: r.figures.running),
+        (_("Still running"), xlsx.COUNT, lambda r: r.figures.running),
         (_("Attainment"), xlsx.RATE, lambda r: r.figures.attainment),
         (_("Median (business minutes)"), xlsx.FLOAT, lambda r: r.figures.median),
         (_("p90 (business minutes)"), xlsx.FLOAT, lambda r: r.figures.p90),
@@ -218,12 +220,12 @@ def workbook(report: Attainment) -> bytes:
     xlsx.facts_sheet(
         summary,
         [
-            (_("From"), report.start, xlsx.DATE),
-            (_("To"), report.end, xlsx.DATE),
+            (_("First day"), report.start, xlsx.DATE),
+            (_("Last day"), report.end, xlsx.DATE),
             *((f"{r.metric_label}: {_('Attainment')}", r.figures.attainment, xlsx.RATE) for r in report.totals),
         ],
     )
-    xlsx.sheet(book, _("Targets"), _columns(_("Scope")), report.totals)
+    xlsx.sheet(book, _("By target"), _columns(_("Scope")), report.totals)
     xlsx.sheet(book, _("By agent"), _columns(_("Agent")), report.agents)
     xlsx.sheet(book, _("By team"), _columns(_("Team")), report.teams)
     return xlsx.to_bytes(book)
