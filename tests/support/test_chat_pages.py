@@ -97,3 +97,38 @@ def test_managers_change_widget_and_mail_settings_with_an_audit_entry(client_as)
     bad = manager.post("/support/chat/settings/", {**data, "reply_address": "not-mail"})
     assert bad.status_code == 422 and 'data-error-for="reply_address"' in bad.content.decode()
     assert client_as(Role.SUPPORT_AGENT).post("/support/chat/settings/", data).status_code == 403
+
+
+def test_the_api_lists_sessions_and_takes_raw_mail(api_as):
+    session = chat.start_session(visitor_name="来訪者C")
+    viewer = api_as(Role.CSM)
+    listed = viewer.get("/api/support/chat/sessions")
+    assert listed.status_code == 200 and listed.json()[0]["visitor_name"] == "来訪者C"
+    assert viewer.get(f"/api/support/chat/sessions/{session.pk}").json()["entries"] == []
+    assert viewer.get("/api/support/chat/stats").json()["self_resolution_rate"] is None
+    raw = "From: a@example.jp\r\nSubject: =?utf-8?b?5LqI57SE?=\r\nMessage-ID: <api1@x>\r\n\r\n本文です\r\n"
+    agent = api_as(Role.SUPPORT_AGENT)
+    created = agent.post("/api/support/chat/mail", {"raw": raw}, content_type="application/json")
+    assert created.status_code == 201, created.content
+    assert Inquiry.objects.get(number=created.json()["inquiry"]).subject == "予約"
+    again = agent.post("/api/support/chat/mail", {"raw": raw}, content_type="application/json")
+    assert again.status_code == 200
+    bad = agent.post("/api/support/chat/mail", {"raw": "Subject: x\r\n\r\nno sender"}, content_type="application/json")
+    assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "from"
+    readonly = api_as(Role.VIEWER)
+    assert readonly.post("/api/support/chat/mail", {"raw": raw}, content_type="application/json").status_code == 403
+
+
+def test_the_command_line_takes_a_mail_file_and_reports_chat_figures(tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    path = tmp_path / "mail.eml"
+    path.write_bytes(b"From: b@example.jp\r\nSubject: test\r\nMessage-ID: <cli1@x>\r\n\r\nhello\r\n")
+    out = StringIO()
+    call_command("support", "mail-receive", str(path), stdout=out)
+    assert "new inquiry #" in out.getvalue()
+    out = StringIO()
+    call_command("support", "chat-stats", "--json", stdout=out)
+    assert '"self_resolution_rate": null' in out.getvalue()
