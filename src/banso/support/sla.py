@@ -250,6 +250,24 @@ def status_changed(inquiry: Inquiry, old: Status, new: Status, at: dt.datetime) 
     sync(inquiry)
 
 
+def status_pausing_changed(status: Status, at: dt.datetime) -> int:
+    """The desk settings switched `pauses_sla` on a status: inquiries sitting in it pause (or resume) now, as if
+    they had just entered it. Returns how many inquiries changed."""
+    changed = 0
+    inquiries = Inquiry.objects.filter(status=status).select_related("status")
+    if status.pauses_sla and not status.is_done:
+        for inquiry in inquiries.filter(sla_paused_at__isnull=True).iterator(chunk_size=500):
+            inquiry.sla_paused_at = at
+            sync(inquiry)
+            changed += 1
+    else:
+        for inquiry in inquiries.filter(sla_paused_at__isnull=False).iterator(chunk_size=500):
+            _resume(inquiry, at)
+            sync(inquiry)
+            changed += 1
+    return changed
+
+
 def priority_changed(inquiry: Inquiry, at: dt.datetime) -> None:
     """The priority (or channel) changed: recompute the open targets under the new policy."""
     policy = policy_for(inquiry.priority, inquiry.channel)

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -161,6 +162,8 @@ def save_status(status: Status | None, data: Mapping[str, Any], *, actor: User |
     if not status.active and status.key in ("new", "open"):
         raise DeskError("active", _("The desk needs this status; it cannot be switched off."))
     status.save()
+    if before is not None and before["pauses_sla"] != status.pauses_sla:
+        sla.status_pausing_changed(status, timezone.now())
     record_change(
         actor=actor,
         obj=status,
