@@ -3,12 +3,16 @@ as customers write them (paraphrases, colloquial, hiragana-only, variants, typos
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .search import Doc, Index, SearchMode
+import numpy as np
+from django.conf import settings
+
+from .search import Doc, Index, SearchMode, embed_passages, passage_text
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 FAQ_FILE = DATA_DIR / "faq_ja.json"
@@ -28,12 +32,30 @@ def load_faq(path: Path = FAQ_FILE) -> dict[str, Any]:
     return dict(json.loads(path.read_text(encoding="utf-8")))
 
 
+def cached_embeddings(docs: list[Doc], name: str) -> None:
+    """Fill the documents' embeddings, reusing the copy under the var directory when the texts are the same
+    (the FAQ set and the benchmark's articles are embedded once per machine, not per run)."""
+    texts = [passage_text(d) for d in docs]
+    digest = hashlib.sha1("\x00".join(texts).encode()).hexdigest()[:16]
+    path = Path(settings.VAR_DIR) / "support_kb" / f"{name}-{digest}.npy"
+    if path.exists():
+        vectors = np.load(path)
+    else:
+        vectors = np.vstack(embed_passages(texts)) if texts else np.zeros((0, 384), dtype=np.float32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, vectors)
+    for doc, vector in zip(docs, vectors, strict=True):
+        doc.embedding = vector
+
+
 def faq_index(faq: dict[str, Any] | None = None, *, semantic: bool = True) -> Index:
     faq = faq or load_faq()
     docs = [
         Doc(i, a["slug"], a["title"], a["body"], a.get("keywords", ""))
         for i, a in enumerate(faq["articles"], start=1)
     ]
+    if semantic:
+        cached_embeddings(docs, "faq")
     return Index(docs, faq.get("synonyms", []), semantic=semantic)
 
 
