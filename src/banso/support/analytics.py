@@ -305,7 +305,8 @@ class BusinessClock:
         origin = (dt.datetime.combine(self.first, dt.time()) - dt.datetime(1970, 1, 1)).days
         day = np.clip(local // 1440 - origin, 0, len(self.before) - 1)
         minute = local % 1440
-        return self.before[day] + np.where(self.business[day], self.within[minute], 0)
+        position: np.ndarray = self.before[day] + np.where(self.business[day], self.within[minute], 0)
+        return position
 
     def minutes(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         """Business minutes from each start to each end (epoch seconds, float arrays; NaN ends give NaN)."""
@@ -348,7 +349,7 @@ def response_times(period: Period) -> dict[str, Any]:
     channels = np.array([r[0] for r in rows])
     types = np.array([r[1] or 0 for r in rows])
     created = _epoch([r[2] for r in rows])
-    last = max(r[i] for r in rows for i in (2, 3, 4) if r[i] is not None)
+    last: dt.datetime = max(v for r in rows for v in (r[2], r[3], r[4]) if isinstance(v, dt.datetime))
     clock = BusinessClock(
         period.start - dt.timedelta(days=1), timezone.localtime(last, TOKYO).date() + dt.timedelta(days=1)
     )

@@ -8,8 +8,9 @@ from typing import Any
 
 from django.contrib import messages
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -321,8 +322,8 @@ def classify_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 def _back(request: HttpRequest, fallback: str, **kwargs: Any) -> HttpResponse:
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(target, {request.get_host()}):
-        return redirect(target)
-    return redirect(fallback, **kwargs)
+        return HttpResponseRedirect(target)
+    return HttpResponseRedirect(reverse(fallback, kwargs=kwargs or None))
 
 
 # Improvement requests -----------------------------------------------------------------------------------

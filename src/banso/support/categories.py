@@ -165,9 +165,9 @@ def import_categories(data: bytes, filename: str = "", actor: User | None = None
             continue
         incoming[code] = (name, parent or None, number)
     existing = {c.code: c for c in Category.objects.all()}
-    for _code, (_name, parent, number) in incoming.items():
-        if parent and parent not in incoming and parent not in existing:
-            errors.append((number, _("parent_code %(parent)s is not a known category") % {"parent": parent}))
+    for _code, (_name, parent_code, line) in incoming.items():
+        if parent_code and parent_code not in incoming and parent_code not in existing:
+            errors.append((line, _("parent_code %(parent)s is not a known category") % {"parent": parent_code}))
     # The tree after the import: existing categories keep their parents unless the file moves them.
     code_of = {c.pk: c.code for c in existing.values()}
     tree: dict[str, tuple[str, str | None]] = {
@@ -177,8 +177,8 @@ def import_categories(data: bytes, filename: str = "", actor: User | None = None
     if not errors:
         cycle = find_cycle({code: parent for code, (_name, parent) in tree.items()})
         if cycle:
-            row = incoming[cycle[0]][2] if cycle[0] in incoming else 0
-            errors.append((row, _("the parents form a cycle: %(chain)s") % {"chain": " → ".join(cycle)}))
+            line = incoming[cycle[0]][2] if cycle[0] in incoming else 0
+            errors.append((line, _("the parents form a cycle: %(chain)s") % {"chain": " → ".join(cycle)}))
     if errors:
         errors.sort()
         raise CategoryImportError(errors)
@@ -194,9 +194,9 @@ def import_categories(data: bytes, filename: str = "", actor: User | None = None
         by_code[category.code] = category
     result.created = len(new)
     changed = []
-    for code, (name, parent, _n) in incoming.items():
+    for code, (name, parent_code, _n) in incoming.items():
         category = by_code[code]
-        parent_id = by_code[parent].pk if parent else None
+        parent_id = by_code[parent_code].pk if parent_code else None
         if category.parent_id != parent_id or category.name != name:
             category.parent_id, category.name = parent_id, name
             changed.append(category)
@@ -252,7 +252,7 @@ def save_category(
         raise DeskError("code", _("The code is empty."))
     if not name:
         raise DeskError("name", _("The name is empty."))
-    if Category.objects.filter(code=code).exclude(pk=category.pk if category else None).exists():
+    if Category.objects.filter(code=code).exclude(pk=category.pk if category else 0).exists():
         raise DeskError("code", _("Another category already has the code %(code)s.") % {"code": code})
     fields = ["code", "name", "parent", "position", "active"]
     if (
@@ -318,10 +318,7 @@ def tree_rows(active_only: bool = False) -> list[dict[str, Any]]:
     qs = Category.objects.annotate(inquiry_count=Count("inquiries", distinct=True)).order_by("path")
     if active_only:
         qs = qs.filter(active=True)
-    return [
-        {"category": c, "depth": c.path.count(SEPARATOR), "inquiries": c.inquiry_count}  # type: ignore[attr-defined]
-        for c in qs
-    ]
+    return [{"category": c, "depth": c.path.count(SEPARATOR), "inquiries": c.inquiry_count} for c in qs]
 
 
 # Inquiry types ------------------------------------------------------------------------------------------
@@ -340,7 +337,7 @@ def save_type(
     name = name.strip()
     if not name:
         raise DeskError("name", _("The name is empty."))
-    if InquiryType.objects.filter(name=name).exclude(pk=inquiry_type.pk if inquiry_type else None).exists():
+    if InquiryType.objects.filter(name=name).exclude(pk=inquiry_type.pk if inquiry_type else 0).exists():
         raise DeskError("name", _("Another inquiry type is already called %(name)s.") % {"name": name})
     fields = ["name", "group", "description", "active"]
     before = snapshot(inquiry_type, fields) if inquiry_type else None

@@ -551,7 +551,7 @@ def _measure(
     inquiry: Inquiry, policy: Any, hours: BusinessHours, closed: set[dt.date], now: dt.datetime
 ) -> list[SlaMeasurement]:
     """The first-response and resolution targets as the SLA clock would have recorded them (no pauses)."""
-    out = []
+    out: list[SlaMeasurement] = []
     if policy is None:
         return out
     targets = (
