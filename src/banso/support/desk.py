@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -755,7 +755,7 @@ def filter_inquiries(user: User | None, params: Any, *, now: dt.datetime | None 
         inquiries = inquiries.filter(team_id__in=team_ids)
     elif view == "waiting":
         inquiries = inquiries.filter(
-            pk__in=TeamRequest.objects.filter(status=TeamRequestStatus.OPEN).values("inquiry_id")
+            Exists(TeamRequest.objects.filter(inquiry_id=OuterRef("pk"), status=TeamRequestStatus.OPEN))
         )
     elif view in ("about_to_breach", "breached"):
         builder = getattr(sla, "about_to_breach_q" if view == "about_to_breach" else "breached_q", None)
@@ -793,7 +793,13 @@ def filter_inquiries(user: User | None, params: Any, *, now: dt.datetime | None 
             inquiries = inquiries.filter(**{column: value})
     tag = (params.get("tag") or "").strip()
     if tag:
-        inquiries = inquiries.filter(tags__name=tag)
+        # By the tag's id and as EXISTS: the planner then walks the paging index and probes each row's tags.
+        tag_id = Tag.objects.filter(name=tag).values_list("pk", flat=True).first()
+        if tag_id is None:
+            inquiries = inquiries.none()
+        else:
+            tagged = Inquiry.tags.through.objects.filter(inquiry_id=OuterRef("pk"), tag_id=tag_id)
+            inquiries = inquiries.filter(Exists(tagged))
     since, until = _date(params, "from"), _date(params, "to")
     if since:
         inquiries = inquiries.filter(created_at__gte=_tokyo_midnight(since))
