@@ -22,10 +22,31 @@ from typing import Any
 import numpy as np
 
 SERVICES = (
-    "ハウスクリーニング", "エアコンクリーニング", "水回りクリーニング", "家事代行", "引っ越し", "不用品回収",
-    "外壁塗装", "庭木の剪定", "リフォーム", "鍵の交換", "ピアノ教室", "英会話レッスン", "写真撮影",
-    "ペットシッター", "家具組み立て", "害虫駆除", "エアコン取り付け", "トイレつまり", "網戸の張り替え",
-    "出張カメラマン", "フードデリバリー", "ベビーシッター", "整体", "ヨガ教室", "車のコーティング",
+    "ハウスクリーニング",
+    "エアコンクリーニング",
+    "水回りクリーニング",
+    "家事代行",
+    "引っ越し",
+    "不用品回収",
+    "外壁塗装",
+    "庭木の剪定",
+    "リフォーム",
+    "鍵の交換",
+    "ピアノ教室",
+    "英会話レッスン",
+    "写真撮影",
+    "ペットシッター",
+    "家具組み立て",
+    "害虫駆除",
+    "エアコン取り付け",
+    "トイレつまり",
+    "網戸の張り替え",
+    "出張カメラマン",
+    "フードデリバリー",
+    "ベビーシッター",
+    "整体",
+    "ヨガ教室",
+    "車のコーティング",
 )
 AREAS = ("東京都", "大阪府", "神奈川県", "愛知県", "福岡県", "北海道", "京都府", "兵庫県")
 
@@ -53,9 +74,8 @@ def generate(n: int) -> list[Any]:
         area = AREAS[(i // (len(faq) * len(SERVICES))) % len(AREAS)]
         round_ = i // (len(faq) * len(SERVICES) * len(AREAS))
         title = f"【{service}】{base['title']}" + (f"（{area}）" if i >= len(faq) * len(SERVICES) else "")
-        body = (
-            f"{service}のご依頼についてのご案内です。{base['body']}"
-            f"{area}の{service}の出店者でも同じ手続きです。" + (f"（改訂{round_}）" if round_ else "")
+        body = f"{service}のご依頼についてのご案内です。{base['body']}{area}の{service}の出店者でも同じ手続きです。" + (
+            f"（改訂{round_}）" if round_ else ""
         )
         docs.append(Doc(i + 1, f"kb-{i + 1}", title, body, base.get("keywords", ""), category_id=i % len(SERVICES)))
     return docs

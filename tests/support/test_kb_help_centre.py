@@ -20,7 +20,9 @@ def _fresh_index():
 
 
 def _article(slug, title, body, keywords="", category=None, publish=True, actor=None):
-    data = kb.ArticleInput(title=title, body=body, keywords=keywords, slug=slug, category_id=category.pk if category else None)
+    data = kb.ArticleInput(
+        title=title, body=body, keywords=keywords, slug=slug, category_id=category.pk if category else None
+    )
     article = kb.save_article(None, data, actor)
     return kb.publish(article, actor) if publish else article
 
@@ -31,14 +33,18 @@ def faq(db):
     payment = Category.objects.create(code="faq-payment", name="支払い・返金", path="支払い・返金")
     return {
         "cancel": _article(
-            "予約のキャンセル", "予約をキャンセルする方法",
+            "予約のキャンセル",
+            "予約をキャンセルする方法",
             "マイページの予約一覧から予約を開き「予約をキャンセルする」を押してください。キャンセル料がかかる場合があります。",
-            "取消\n取り消し", booking,
+            "取消\n取り消し",
+            booking,
         ),
         "refund": _article(
-            "refund-how", "返金の方法と時期",
+            "refund-how",
+            "返金の方法と時期",
             "返金はお支払いいただいた方法で行います。クレジットカードの場合は反映まで1〜2か月かかります。",
-            "払い戻し", payment,
+            "払い戻し",
+            payment,
         ),
         "draft": _article("draft-only", "下書きの記事 キャンセル", "まだ公開していない記事です。", publish=False),
     }

@@ -48,7 +48,10 @@ def test_particles_alone_find_nothing(index):
 
 
 def test_title_words_weigh_more_than_body_words():
-    docs = [Doc(1, "body", "お支払いについて", "返金の方法を説明します。"), Doc(2, "title", "返金について", "お支払いの方法を説明します。")]
+    docs = [
+        Doc(1, "body", "お支払いについて", "返金の方法を説明します。"),
+        Doc(2, "title", "返金について", "お支払いの方法を説明します。"),
+    ]
     ranked, _ = Index(docs, semantic=False).rank("返金", search.SearchMode.LEXICAL, 2)
     assert [docs[i].slug for i, _ in ranked] == ["title", "body"]
 
@@ -60,8 +63,15 @@ def published(db):
     aircon = Category.objects.create(code="aircon", name="エアコン", path="ハウスクリーニング > エアコン", parent=house)
     moving = Category.objects.create(code="moving", name="引っ越し", path="引っ越し")
     made = {}
-    for slug, title, category in (("a-aircon", "エアコン掃除のキャンセル", aircon), ("a-moving", "引っ越しのキャンセル", moving)):
-        article = kb.save_article(None, kb.ArticleInput(title=title, body=f"{title}はマイページから。", slug=slug, category_id=category.pk), None)
+    for slug, title, category in (
+        ("a-aircon", "エアコン掃除のキャンセル", aircon),
+        ("a-moving", "引っ越しのキャンセル", moving),
+    ):
+        article = kb.save_article(
+            None,
+            kb.ArticleInput(title=title, body=f"{title}はマイページから。", slug=slug, category_id=category.pk),
+            None,
+        )
         made[slug] = kb.publish(article, None)
     yield {"house": house, "moving": moving, **made}
     search.invalidate()

@@ -50,7 +50,9 @@ def search_page(request: HttpRequest) -> HttpResponse:
     category = None
     if request.GET.get("category", "").isdigit():
         category = Category.objects.filter(pk=int(request.GET["category"])).first()
-    hits, log = search_logged(query, limit=10, source=SearchSource.HELP_CENTRE, category=category) if query else ([], None)
+    hits, log = (
+        search_logged(query, limit=10, source=SearchSource.HELP_CENTRE, category=category) if query else ([], None)
+    )
     rows = [
         {
             "hit": hit,

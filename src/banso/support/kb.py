@@ -67,7 +67,10 @@ def _validate(article: Article | None, data: ArticleInput) -> str:
     slug = (data.slug or "").strip() or (article.slug if article else "") or slugify(title, allow_unicode=True)[:100]
     if not slug or not SLUG_RE.match(slug) or len(slug) > 100:
         raise DeskError("slug", _("The slug may contain letters (Japanese too), digits, hyphens and underscores."))
-    if Article.objects.filter(slug=slug).exclude(pk=article.pk if article else None).exists():
+    others = Article.objects.filter(slug=slug)
+    if article is not None:
+        others = others.exclude(pk=article.pk)
+    if others.exists():
         raise DeskError("slug", _("Another article already has the slug %(slug)s.") % {"slug": slug})
     if data.category_id is not None and not Category.objects.filter(pk=data.category_id).exists():
         raise DeskError("category", _("No such category."))
@@ -136,7 +139,9 @@ def publish(article: Article, actor: User | None, version: ArticleVersion | None
     article.save()
     ArticleVersion.objects.filter(pk=version.pk).update(published_at=now)
     after = snapshot(article, AUDITED) | {"version": version.number}
-    record_change(actor=actor, obj=article, action=AuditAction.UPDATE, before=before, after=after, account_id=None, via=via)
+    record_change(
+        actor=actor, obj=article, action=AuditAction.UPDATE, before=before, after=after, account_id=None, via=via
+    )
     _index_changed()
     return article
 
@@ -151,8 +156,13 @@ def set_status(article: Article, status: str, actor: User | None, via: str = "ui
     article.updated_at = timezone.now()
     article.save(update_fields=["status", "updated_at"])
     record_change(
-        actor=actor, obj=article, action=AuditAction.UPDATE, before=before, after=snapshot(article, AUDITED),
-        account_id=None, via=via,
+        actor=actor,
+        obj=article,
+        action=AuditAction.UPDATE,
+        before=before,
+        after=snapshot(article, AUDITED),
+        account_id=None,
+        via=via,
     )
     _index_changed()
     return article
@@ -212,7 +222,7 @@ def record_view(article: Article) -> None:
 def record_feedback(
     article: Article, helpful: bool, comment: str = "", session: ChatSession | None = None
 ) -> ArticleFeedback:
-    """"Was this helpful?": one answer, counted on the article."""
+    """ "Was this helpful?": one answer, counted on the article."""
     with transaction.atomic():
         feedback = ArticleFeedback.objects.create(
             article=article, helpful=helpful, comment=comment.strip()[:2000], session=session
@@ -297,7 +307,9 @@ def read_import(data: bytes, filename: str) -> dict[str, Any]:
         try:
             parsed = json.loads(text)
         except json.JSONDecodeError as error:
-            raise KbImportError([(error.lineno, "file", _("Not valid JSON: %(error)s") % {"error": error.msg})]) from None
+            raise KbImportError(
+                [(error.lineno, "file", _("Not valid JSON: %(error)s") % {"error": error.msg})]
+            ) from None
         return {"articles": parsed} if isinstance(parsed, list) else dict(parsed)
     rows = list(csv.DictReader(io.StringIO(text)))
     for row in rows:
@@ -390,7 +402,9 @@ def search_log_report(start: dt.datetime, end: dt.datetime, limit: int = 50) -> 
     that found articles nobody opened — the list of articles to write next."""
     logs = SearchLog.objects.filter(created_at__gte=start, created_at__lt=end)
     totals = logs.aggregate(
-        n=Count("id"), zero=Count("id", filter=Q(results=0)), clicked=Count("id", filter=Q(clicked_article__isnull=False))
+        n=Count("id"),
+        zero=Count("id", filter=Q(results=0)),
+        clicked=Count("id", filter=Q(clicked_article__isnull=False)),
     )
 
     def grouped(rows: QuerySet[SearchLog]) -> list[dict[str, Any]]:
@@ -412,4 +426,3 @@ def search_log_report(start: dt.datetime, end: dt.datetime, limit: int = 50) -> 
         zero=grouped(logs.filter(results=0)),
         no_click=[r for r in grouped(logs.filter(results__gt=0)) if r["clicks"] == 0],
     )
-

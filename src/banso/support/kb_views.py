@@ -43,7 +43,9 @@ def articles(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     category = request.GET.get("category", "")
     q = request.GET.get("q", "").strip()
-    rows = kb.articles(status if status in ArticleStatus.values else "", int(category) if category.isdigit() else None, q)
+    rows = kb.articles(
+        status if status in ArticleStatus.values else "", int(category) if category.isdigit() else None, q
+    )
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     for article in page:
         article.helpful_pct = kb.helpful_percent(article)  # type: ignore[attr-defined]

@@ -48,7 +48,8 @@ BODY_HEAD_CHARS = 400  # what the embedding reads of the body (e5-small reads 51
 K1 = 1.2
 B = 0.75
 HYBRID_LEXICAL_WEIGHT = 0.5
-# Below this cosine a semantic match counts as no result (multilingual-e5 gives unrelated Japanese text ~0.80-0.83; relevant top hits sit above 0.845 for 95% of the query set).
+# Below this cosine a semantic match counts as no result: multilingual-e5 gives unrelated Japanese text
+# ~0.80-0.83, and the relevant top hit is above 0.845 for 95% of the query set.
 SEMANTIC_FLOOR = 0.845
 STAMP_CHECK_SECONDS = 1.0
 SNIPPET_CHARS = 90
@@ -181,7 +182,7 @@ class Index:
             if missing:
                 for doc, vector in zip(missing, embed_passages([passage_text(d) for d in missing]), strict=True):
                     doc.embedding = vector
-            self.embeddings = np.vstack([d.embedding for d in self.docs]).astype(np.float32)
+            self.embeddings = np.vstack([d.embedding for d in self.docs if d.embedding is not None]).astype(np.float32)
 
     # Query side ----------------------------------------------------------------------------------------------
 
@@ -210,7 +211,8 @@ class Index:
     def semantic_scores(self, query: str) -> np.ndarray:
         if self.embeddings is None or not self.docs:
             return np.zeros(len(self.docs), dtype=np.float32)
-        return self.embeddings @ embed_query(query)
+        scores: np.ndarray = self.embeddings @ embed_query(query)
+        return scores
 
     def rank(
         self, query: str, mode: str, limit: int, allowed: np.ndarray | None = None
@@ -253,10 +255,7 @@ class Index:
 def _top(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
     if k <= 0:
         return []
-    if k < len(scores):
-        part = np.argpartition(-scores, k - 1)[:k]
-    else:
-        part = np.arange(len(scores))
+    part = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
     order = part[np.argsort(-scores[part], kind="stable")]
     return [(int(i), float(scores[i])) for i in order]
 
@@ -309,7 +308,9 @@ def mode() -> str:
 
 def _stamp() -> str:
     agg = Article.objects.aggregate(n=Count("id"), at=Max("updated_at"))
-    synonyms = hashlib.sha1("\n".join(Synonym.objects.order_by("id").values_list("terms", flat=True)).encode())
+    synonyms = hashlib.sha1(
+        "\n".join(Synonym.objects.order_by("id").values_list("terms", flat=True)).encode(), usedforsecurity=False
+    )
     return f"{agg['n']}|{agg['at']}|{synonyms.hexdigest()}"
 
 
@@ -362,7 +363,11 @@ def invalidate() -> None:
 def _allowed(index: Index, category: Category | None) -> np.ndarray | None:
     if category is None:
         return None
-    ids = list(Category.objects.filter(path__startswith=category.path).values_list("id", flat=True)) if category.path else []
+    ids = (
+        list(Category.objects.filter(path__startswith=category.path).values_list("id", flat=True))
+        if category.path
+        else []
+    )
     ids.append(category.pk)
     return np.isin(index.category_ids, ids)
 

@@ -36,7 +36,7 @@ def cached_embeddings(docs: list[Doc], name: str) -> None:
     """Fill the documents' embeddings, reusing the copy under the var directory when the texts are the same
     (the FAQ set and the benchmark's articles are embedded once per machine, not per run)."""
     texts = [passage_text(d) for d in docs]
-    digest = hashlib.sha1("\x00".join(texts).encode()).hexdigest()[:16]
+    digest = hashlib.sha1("\x00".join(texts).encode(), usedforsecurity=False).hexdigest()[:16]
     path = Path(settings.VAR_DIR) / "support_kb" / f"{name}-{digest}.npy"
     if path.exists():
         vectors = np.load(path)
@@ -51,8 +51,7 @@ def cached_embeddings(docs: list[Doc], name: str) -> None:
 def faq_index(faq: dict[str, Any] | None = None, *, semantic: bool = True) -> Index:
     faq = faq or load_faq()
     docs = [
-        Doc(i, a["slug"], a["title"], a["body"], a.get("keywords", ""))
-        for i, a in enumerate(faq["articles"], start=1)
+        Doc(i, a["slug"], a["title"], a["body"], a.get("keywords", "")) for i, a in enumerate(faq["articles"], start=1)
     ]
     if semantic:
         cached_embeddings(docs, "faq")
