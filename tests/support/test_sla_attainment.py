@@ -141,3 +141,19 @@ def test_cli_writes_the_workbook(month, tmp_path):
     assert "2026-11 first_response: due 6, met 4" in out.getvalue()
     book = load_workbook(target)
     assert len(book.worksheets) == 4
+
+
+def test_drill_down_link_lists_just_those_inquiries_in_the_inbox(month, client_as):
+    from banso.support import desk
+
+    wanted = [month["inquiries"][3].number, month["inquiries"][5].number]
+    found = desk.filter_inquiries(None, {"view": "all", "numbers": ",".join(map(str, wanted))})
+    assert sorted(found.values_list("number", flat=True)) == sorted(wanted)
+    with pytest.raises(desk.DeskError) as caught:
+        desk.filter_inquiries(None, {"view": "all", "numbers": "12,abc"})
+    assert caught.value.field == "numbers"
+    response = client_as(Role.SUPPORT_AGENT).get(reverse("support:inbox"), {"view": "all", "numbers": str(wanted[0])})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert month["inquiries"][3].subject in html
+    assert month["inquiries"][0].subject not in html

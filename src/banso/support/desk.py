@@ -814,6 +814,12 @@ def filter_inquiries(user: User | None, params: Any, *, now: dt.datetime | None 
             inquiries = inquiries.filter(
                 Q(subject__icontains=text) | Q(requester_name__icontains=text) | Q(requester_email__icontains=text)
             )
+    # Drill-downs from reports (the SLA attainment): numbers=12,15,31.
+    listed = [part.strip().lstrip("#") for part in (params.get("numbers") or "").split(",") if part.strip()]
+    if listed:
+        if not all(part.isdigit() for part in listed):
+            raise DeskError("numbers", _("Inquiry numbers separated by commas, e.g. 12,15,31."))
+        inquiries = inquiries.filter(number__in=[int(part) for part in listed[:1000]])
     return inquiries
 
 
