@@ -138,3 +138,20 @@ def test_side_panel_lists_every_target(assigned):
     assert [(r["metric"], r["state"]) for r in rows] == [("first_response", "met"), ("resolution", "ok")]
     html = render_to_string("support/_sla_panel.html", {"inquiry": inquiry, "sla": rows})
     assert 'data-state="met"' in html and 'data-state="ok"' in html
+
+
+def test_cli_check_and_defaults(db):
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("support", "sla-defaults", stdout=out)
+    call_command("support", "sla-check", stdout=out)
+    assert "default policies created" in out.getvalue() and "warnings sent" in out.getvalue()
+
+
+def test_the_queued_task_runs_the_check(assigned):
+    from banso.support.sla_tasks import check_sla_breaches
+
+    assert "breached" in check_sla_breaches.call()
