@@ -149,9 +149,10 @@ def test_round_robin_is_safe_when_inquiries_arrive_together():
     def worker():
         try:
             for _ in range(2):
-                _open(team)
-        except Exception as error:
-            errors.append(error)
+                try:
+                    _open(team)
+                except Exception as error:
+                    errors.append(error)
         finally:
             connection.close()
 
@@ -160,7 +161,6 @@ def test_round_robin_is_safe_when_inquiries_arrive_together():
         t.start()
     for t in threads:
         t.join()
-    # Two inquiries taking the same number at once are refused by the unique index (and roll back their turn).
-    assert Inquiry.objects.count() + len(errors) == 8
+    assert errors == [] and Inquiry.objects.count() == 8  # two taking the same number: the second retries
     counts = [Inquiry.objects.filter(assignee=a).count() for a in agents]
     assert max(counts) - min(counts) <= 1

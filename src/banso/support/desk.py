@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -79,6 +79,19 @@ def status(key: str) -> Status:
         return Status.objects.get(key=key)
 
 
+def _create_numbered(fields: dict[str, Any], attempts: int = 20) -> Inquiry:
+    """Create the inquiry with the next number; when another transaction took that number meanwhile (the
+    unique index refuses it once the other commits), try again with the number after it."""
+    for attempt in range(attempts):
+        try:
+            with transaction.atomic():
+                return Inquiry.objects.create(number=next_number(), **fields)
+        except IntegrityError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def next_number() -> int:
     """The next inquiry number; called inside the creating transaction (a unique index catches a race)."""
     return (Inquiry.objects.aggregate(top=Max("number"))["top"] or 0) + 1
@@ -128,23 +141,23 @@ def open_inquiry(
     if not body:
         raise DeskError("body", _("The inquiry has no text."))
     subject = (subject or "").strip() or body.splitlines()[0][:100]
-    inquiry = Inquiry.objects.create(
-        number=next_number(),
-        subject=subject[:300],
-        channel=channel,
-        status=status("new"),
-        priority=priority,
-        team=team,
-        requester_name=requester_name[:200],
-        requester_email=requester_email,
-        account=account or (contact.account if contact else None),
-        contact=contact,
-        end_user=end_user,
-        created_at=at,
-        updated_at=at,
-        last_customer_message_at=at if author_kind == AuthorKind.CUSTOMER else None,
-        assignee=author if author_kind == AuthorKind.AGENT else None,
-    )
+    fields = {
+        "subject": subject[:300],
+        "channel": channel,
+        "status": status("new"),
+        "priority": priority,
+        "team": team,
+        "requester_name": requester_name[:200],
+        "requester_email": requester_email,
+        "account": account or (contact.account if contact else None),
+        "contact": contact,
+        "end_user": end_user,
+        "created_at": at,
+        "updated_at": at,
+        "last_customer_message_at": at if author_kind == AuthorKind.CUSTOMER else None,
+        "assignee": author if author_kind == AuthorKind.AGENT else None,
+    }
+    inquiry = _create_numbered(fields)
     if team is not None and inquiry.assignee_id is None:
         inquiry.assignee = next_round_robin(team)
         if inquiry.assignee is not None:
