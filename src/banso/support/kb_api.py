@@ -128,7 +128,11 @@ def _input(payload: ArticleIn) -> kb.ArticleInput:
 def list_articles(
     request: HttpRequest, status: str = "", category: int | None = None, q: str = "", limit: int = 100, offset: int = 0
 ) -> list[dict[str, Any]]:
-    rows = kb.articles(status, category, q).defer(None)[max(offset, 0) : max(offset, 0) + max(1, min(limit, MAX_LIMIT))]
+    rows = (
+        kb.articles(status, category, q)
+        .defer(None)
+        .defer("search_embedding")[max(offset, 0) : max(offset, 0) + max(1, min(limit, MAX_LIMIT))]
+    )
     return [_out(a) for a in rows.prefetch_related("inquiry_types")]
 
 

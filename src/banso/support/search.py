@@ -267,6 +267,9 @@ def passage_text(doc: Doc | Article) -> str:
     return f"{doc.title}\n{doc.keywords.replace(chr(10), ' ')}\n{doc.body[:BODY_HEAD_CHARS]}"
 
 
+_model_lock = threading.Lock()  # one embedding at a time per process: the C engine keeps per-model buffers
+
+
 @lru_cache(maxsize=1)
 def _model() -> Any:
     """The process's e5 model, single-threaded by default: web and worker processes already run in parallel,
@@ -281,14 +284,16 @@ def _model() -> Any:
 def embed_passages(texts: Sequence[str], batch: int = 32) -> list[np.ndarray]:
     out: list[np.ndarray] = []
     for start in range(0, len(texts), batch):
-        vectors = np.asarray(_model().passage(list(texts[start : start + batch])), dtype=np.float32)
+        with _model_lock:
+            vectors = np.asarray(_model().passage(list(texts[start : start + batch])), dtype=np.float32)
         out.extend(vectors.reshape(-1, vectors.shape[-1]))
     return out
 
 
 @lru_cache(maxsize=2048)
 def embed_query(query: str) -> np.ndarray:
-    return np.asarray(_model().query(query), dtype=np.float32)
+    with _model_lock:
+        return np.asarray(_model().query(query), dtype=np.float32)
 
 
 def embedding_bytes(article: Article) -> bytes:
