@@ -154,8 +154,8 @@ def filter_options() -> dict[str, list[tuple[str, str]]]:
     return options if options is not None else build()
 
 
-@require_POST
 @requires(Capability.WORK_INQUIRIES)
+@require_POST
 def inbox_bulk(request: HttpRequest) -> HttpResponseBase:
     """Assign or set the status of the selected inquiries (all or none)."""
     user = _user(request)
@@ -267,8 +267,8 @@ def _refused(request: HttpRequest, error: desk.DeskError) -> None:
     messages.error(request, f"{error.field}: {error.message}")
 
 
-@require_POST
 @requires(Capability.WORK_INQUIRIES)
+@require_POST
 def inquiry_reply(request: HttpRequest, number: int) -> HttpResponseBase:
     item = _inquiry(number)
     user = _user(request)
@@ -289,8 +289,8 @@ def inquiry_reply(request: HttpRequest, number: int) -> HttpResponseBase:
     return _back(number)
 
 
-@require_POST
 @requires(Capability.WORK_INQUIRIES)
+@require_POST
 def inquiry_update(request: HttpRequest, number: int) -> HttpResponseBase:
     """The side panel: status, priority, team, assignee, tags and links (each only when sent)."""
     item = _inquiry(number)
@@ -337,8 +337,8 @@ def inquiry_update(request: HttpRequest, number: int) -> HttpResponseBase:
     return _back(number)
 
 
-@require_POST
 @requires(Capability.WORK_INQUIRIES)
+@require_POST
 def inquiry_merge(request: HttpRequest, number: int) -> HttpResponseBase:
     """Merge this inquiry into the one numbered `into`."""
     item = _inquiry(number)
@@ -356,8 +356,8 @@ def inquiry_merge(request: HttpRequest, number: int) -> HttpResponseBase:
     return _back(target.number)
 
 
-@require_POST
 @requires(Capability.WORK_INQUIRIES)
+@require_POST
 def inquiry_request(request: HttpRequest, number: int) -> HttpResponseBase:
     item = _inquiry(number)
     form = TeamRequestForm(request.POST)
@@ -372,8 +372,8 @@ def inquiry_request(request: HttpRequest, number: int) -> HttpResponseBase:
     return _back(number)
 
 
-@require_POST
 @requires(Capability.WORK_INQUIRIES)
+@require_POST
 def request_answer(request: HttpRequest, pk: int) -> HttpResponseBase:
     team_request = get_object_or_404(TeamRequest.objects.select_related("inquiry"), pk=pk)
     try:
