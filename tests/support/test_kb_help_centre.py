@@ -113,3 +113,9 @@ def test_publishing_is_audited_and_unpublished_articles_leave_search(faq):
     assert faq["draft"].pk in [h.article_id for h in search.search("下書き", log=False)]
     kb.set_status(article, ArticleStatus.ARCHIVED, editor)
     assert faq["draft"].pk not in [h.article_id for h in search.search("下書き", log=False)]
+
+
+def test_an_empty_search_goes_back_to_the_help_centre(faq):
+    response = Client().get(reverse("support:help_search"), {"q": "  "})
+    assert response.status_code == 302 and response.url == reverse("support:help")
+    assert not SearchLog.objects.exists()

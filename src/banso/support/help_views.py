@@ -45,14 +45,14 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "support/help_index.html", {"groups": _categories(), "contact_url": CONTACT_FORM_URL})
 
 
-def search_page(request: HttpRequest) -> HttpResponse:
+def search_page(request: HttpRequest) -> HttpResponseBase:
     query = request.GET.get("q", "").strip()[:200]
+    if not query:
+        return redirect("support:help")
     category = None
     if request.GET.get("category", "").isdigit():
         category = Category.objects.filter(pk=int(request.GET["category"])).first()
-    hits, log = (
-        search_logged(query, limit=10, source=SearchSource.HELP_CENTRE, category=category) if query else ([], None)
-    )
+    hits, log = search_logged(query, limit=10, source=SearchSource.HELP_CENTRE, category=category)
     rows = [
         {
             "hit": hit,
