@@ -704,7 +704,7 @@ def waiting_on_teams_q() -> Q:
 # Finding inquiries (the inbox, the API, the CLI export) ---------------------------------------------------------
 
 INBOX_VIEWS = ("mine", "unassigned", "team", "open", "waiting", "about_to_breach", "breached", "solved", "all")
-PAGE_SIZE = 50
+PAGE_SIZE = 30
 
 
 def _status_ids(*categories: str) -> list[int]:

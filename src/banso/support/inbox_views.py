@@ -15,6 +15,8 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -125,9 +127,37 @@ def inbox(request: HttpRequest) -> HttpResponse:
     }
     if request.headers.get("HX-Request") and request.GET.get("fragment") == "list":
         return render(request, "support/inbox_list.html", context)
-    context.update(filter_options())
-    context.update({"priorities": Priority.choices, "channels": Channel.choices})
+    options = {
+        **filter_options(),
+        "priority": [(str(v), str(label)) for v, label in Priority.choices],
+        "channel": [(str(v), str(label)) for v, label in Channel.choices],
+    }
+    # The dropdowns as ready <option> lists: a few hundred options rendered through the template language
+    # cost more than the page's query.
+    context["options"] = {
+        name: _option_tags(options[key], params.get(name, ""))
+        for name, key in (
+            ("status", "statuses"),
+            ("priority", "priority"),
+            ("channel", "channel"),
+            ("team", "teams"),
+            ("assignee", "agents"),
+            ("tag", "tags"),
+            ("type", "types"),
+            ("category", "categories"),
+        )
+    }
+    context["bulk_agents"] = _option_tags(options["agents"], "")
+    context["bulk_statuses"] = _option_tags(options["statuses"], "")
     return render(request, "support/inbox.html", context)
+
+
+def _option_tags(pairs: list[tuple[str, str]], selected: str) -> SafeString:
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((value, mark_safe(" selected") if value == selected else "", label) for value, label in pairs),
+    )
 
 
 OPTIONS_KEY = "support:inbox:filter-options"
