@@ -8,13 +8,15 @@ core.business_hours.BusinessHours. Every number carries the inbox filter that li
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from django.db.models import Count, Q, QuerySet
+from django.db import connection
+from django.db.models import Count, FloatField, Func, Q, QuerySet
 from django.db.models.functions import Trunc
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -319,8 +321,27 @@ class BusinessClock:
         return out
 
 
-def _epoch(values: list[dt.datetime | None]) -> np.ndarray:
-    return np.array([v.timestamp() if v is not None else np.nan for v in values], dtype=float)
+class Epoch(Func):
+    """Seconds since 1970 of a timestamp column, computed by the database: a million Python datetimes cost
+    seconds to build, floats do not."""
+
+    output_field = FloatField()
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return super().as_sql(
+            compiler, connection, template="EXTRACT(EPOCH FROM %(expressions)s)::double precision", **extra
+        )
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return super().as_sql(
+            compiler, connection, template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)", **extra
+        )
+
+
+def _floats(values: Sequence[Any]) -> np.ndarray:
+    """Epoch seconds (None: NaN) rounded to the millisecond (SQLite's julianday arithmetic is off by
+    microseconds, which would move an instant on a whole minute into the minute before)."""
+    return np.round(np.array(values, dtype=float), 3)
 
 
 def _stats(values: np.ndarray) -> dict[str, Any]:
@@ -337,24 +358,29 @@ def _stats(values: np.ndarray) -> dict[str, Any]:
 def response_times(period: Period) -> dict[str, Any]:
     """Median and 90th percentile of business minutes to first response and to resolution, overall, by
     channel and by type, for the period's inquiries."""
-    rows = list(
-        inquiries(period).values_list("channel", "inquiry_type_id", "created_at", "first_responded_at", "solved_at")
+    query = (
+        inquiries(period)
+        .annotate(t0=Epoch("created_at"), t1=Epoch("first_responded_at"), t2=Epoch("solved_at"))
+        .values_list("channel", "inquiry_type_id", "t0", "t1", "t2")
     )
+    # Plain rows from the cursor: Django's per-value converters cost seconds at a million rows.
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     if not rows:
-        return {
-            "overall": {"first": _stats(np.array([])), "resolution": _stats(np.array([]))},
-            "by_channel": [],
-            "by_type": [],
-        }
-    channels = np.array([r[0] for r in rows])
-    types = np.array([r[1] or 0 for r in rows])
-    created = _epoch([r[2] for r in rows])
-    last: dt.datetime = max(v for r in rows for v in (r[2], r[3], r[4]) if isinstance(v, dt.datetime))
-    clock = BusinessClock(
-        period.start - dt.timedelta(days=1), timezone.localtime(last, TOKYO).date() + dt.timedelta(days=1)
-    )
-    first = clock.minutes(created, _epoch([r[3] for r in rows]))
-    resolution = clock.minutes(created, _epoch([r[4] for r in rows]))
+        empty = _stats(np.array([]))
+        return {"overall": {"first": empty, "resolution": empty}, "by_channel": [], "by_type": []}
+    table = np.array(rows, dtype=object)  # one conversion; zip(*rows) took seconds at a million rows
+    channels = table[:, 0].astype(str)
+    types = np.array(table[:, 1].tolist(), dtype=float)
+    types = np.where(np.isnan(types), 0, types).astype(np.int64)
+    created, first_at, solved_at = (_floats(table[:, i].tolist()) for i in (2, 3, 4))
+    last = float(np.nanmax(np.concatenate([created, first_at, solved_at])))
+    last_day = dt.datetime.fromtimestamp(last, TOKYO).date()
+    clock = BusinessClock(period.start - dt.timedelta(days=1), last_day + dt.timedelta(days=1))
+    first = clock.minutes(created, first_at)
+    resolution = clock.minutes(created, solved_at)
     channel_names = dict(Channel.choices)
     type_names = dict(InquiryType.objects.values_list("pk", "name"))
     by_channel = [
