@@ -24,6 +24,8 @@ from ..core.factories import UserFactory
 from .test_browser import sign_in, snap
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+# The first bot answer builds the search index (and loads the embedding model) inside the live server.
+WAIT = 30_000
 
 HOST_PAGE = """<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>くらしのお店</title></head>
 <body><h1>くらしのお店</h1><p>ハウスクリーニングの予約サイト</p>
@@ -77,12 +79,12 @@ def test_customer_asks_the_bot_then_a_person_and_sees_the_agents_reply(browser: 
     box.press("Enter")
 
     answer = customer.locator(".turn.bot .art a")
-    expect(answer).to_have_text("予約日時を変更する方法")
+    expect(answer).to_have_text("予約日時を変更する方法", timeout=WAIT)
     expect(customer.locator(".turn.visitor")).to_have_text("予約の日時を変更したい")
 
     customer.get_by_role("button", name="担当者と話す").click()
     session = ChatSession.objects.get()
-    expect(customer.locator(".turn.system")).to_have_count(1)
+    expect(customer.locator(".turn.system")).to_have_count(1, timeout=WAIT)
     session.refresh_from_db()
     assert session.outcome == ChatOutcome.HANDED_OFF and session.inquiry is not None
     number = session.inquiry.number
@@ -94,11 +96,11 @@ def test_customer_asks_the_bot_then_a_person_and_sees_the_agents_reply(browser: 
     agent = agent_context.new_page()
     agent.goto(f"/support/inquiries/{number}/")
     sign_in(agent, "agent-chat")
-    expect(agent.locator("#thread")).to_contain_text("予約の日時を変更したい")
+    expect(agent.locator("#thread")).to_contain_text("予約の日時を変更したい", timeout=WAIT)
     agent.fill("#reply-body", "鈴木です。ご希望の日時をお知らせください。")
     agent.locator("#reply-form button[type=submit]").click()
 
-    expect(customer.locator(".turn.agent")).to_contain_text("鈴木です。ご希望の日時をお知らせください。")
+    expect(customer.locator(".turn.agent")).to_contain_text("鈴木です。ご希望の日時をお知らせください。", timeout=WAIT)
     snap(customer, "support-widget-agent-reply")
     customer_context.close()
     agent_context.close()

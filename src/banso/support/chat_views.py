@@ -98,8 +98,8 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "support/chat_session.html", {"session": session, "entries": chat.feed(session)})
 
 
-@require_POST
 @requires(Capability.MANAGE_SUPPORT)
+@require_POST
 def channel_settings(request: HttpRequest) -> HttpResponse:
     config = SupportSettings.load()
     before = _settings_values(config)

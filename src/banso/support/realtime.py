@@ -137,11 +137,12 @@ class CatchUp:
 
     @classmethod
     async def _run(cls) -> None:
-        from asgiref.sync import sync_to_async
+        from channels.db import database_sync_to_async
 
         while True:
             try:
-                groups = await sync_to_async(cls.poll_once, thread_sensitive=False)()
+                # Its own thread and connection (closed after each poll), never queued behind the views.
+                groups = await database_sync_to_async(cls.poll_once, thread_sensitive=False)()
                 layer = _layer()
                 for group, event in groups:
                     await layer.group_send(group, {"type": "live.event", "event": event})
@@ -151,9 +152,6 @@ class CatchUp:
 
     @classmethod
     def poll_once(cls) -> list[tuple[str, dict[str, Any]]]:
-        from django.db import close_old_connections
-
-        close_old_connections()
         if cls.last_id is None:
             last = Message.objects.order_by("-id").values_list("id", flat=True).first()
             cls.last_id = last or 0
