@@ -152,3 +152,13 @@ def test_classifier_page_shows_runs_and_train_now_queues(confirmed, client_as, d
     assert response.status_code == 302
     run = ClassifierTraining.objects.get()
     assert client.get(reverse("support:classifier_training_progress", args=[run.pk])).status_code == 200
+
+
+def test_panels_included_with_only_the_inquiry_load_themselves(db):
+    from django.template.loader import render_to_string
+
+    inquiry = InquiryFactory()
+    panel = render_to_string("support/_classify_panel.html", {"inquiry": inquiry})
+    assert f'hx-get="{reverse("support:classify_confirm", args=[inquiry.pk])}"' in panel
+    link = render_to_string("support/_improvement_link.html", {"inquiry": inquiry})
+    assert f'hx-get="{reverse("support:improvement_link", args=[inquiry.pk])}"' in link

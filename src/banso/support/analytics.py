@@ -326,11 +326,7 @@ class Epoch(Func):
     seconds to build, floats do not."""
 
     output_field = FloatField()
-
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return super().as_sql(
-            compiler, connection, template="EXTRACT(EPOCH FROM %(expressions)s)::double precision", **extra
-        )
+    template = "EXTRACT(EPOCH FROM %(expressions)s)::double precision"
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         return super().as_sql(
