@@ -24,6 +24,18 @@ pytestmark = [pytest.mark.django_db(transaction=True)]
 LOCAL = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
 
 
+@pytest.fixture(autouse=True)
+def _socket_threads_close_their_connections():
+    """The consumers' worker threads open their own connections; with CONN_MAX_AGE 0 they close them after
+    each call, so none is left open on the test database when it is dropped."""
+    from django.db import connections
+
+    saved = connections.settings["default"].get("CONN_MAX_AGE", 0)
+    connections.settings["default"]["CONN_MAX_AGE"] = 0
+    yield
+    connections.settings["default"]["CONN_MAX_AGE"] = saved
+
+
 def _session_cookie(user) -> list[tuple[bytes, bytes]]:
     client = Client()
     client.force_login(user)
