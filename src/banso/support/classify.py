@@ -2,10 +2,13 @@
 suggests a type (with a probability) for each new inquiry; agents confirm or correct it, which feeds the
 next training.
 
-Text is the subject plus the customer's first message, normalised (NFKC, case, kana) and cut into character
-1–3-grams: Japanese has no spaces, and character n-grams need no dictionary. A logistic regression over the
-TF-IDF weights gives a probability per type. Quality is measured on a 20 % hold-out (stratified) before the
-final fit on everything, and kept on the ClassifierRun.
+Text is the subject plus the customer's first message, normalised (NFKC, case, kana) and cut into words by
+the knowledge base's MeCab analyser (search.analyse: content-word lemmas and their readings). Measured against
+character 1–3-grams on the demo's phrasings, holding out one phrasing of every type (new wording for a known
+reason, which is what a classifier meets): lemmas 0.51 accuracy / 0.44 macro-F1, character n-grams 0.40 /
+0.31, both together 0.43 / 0.37. A logistic regression over the TF-IDF weights gives a probability per type.
+Quality is measured on a 20 % hold-out (stratified) before the final fit on everything, and kept on the
+ClassifierRun.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ HOLDOUT = 0.2
 SEED = 20240401
 # Nightly retraining from this time (Japan) on.
 NIGHTLY_AT = dt.time(2, 0)
-METHOD = "tfidf-char-1-3+logreg"
+METHOD = "tfidf-mecab-lemmas+logreg"
 
 
 class ClassifierError(Exception):
@@ -84,13 +87,21 @@ def check_minimum(counts: Counter[int]) -> None:
         )
 
 
+def words(text: str) -> list[str]:
+    """The text's content-word lemmas (and readings), as the help-centre search sees them. Module level: the
+    stored model refers to it by name."""
+    from .search import analyse
+
+    return list(analyse(text)[0])
+
+
 def _pipeline() -> Any:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
     return make_pipeline(
-        TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=1, max_features=300_000),
+        TfidfVectorizer(analyzer=words, sublinear_tf=True, min_df=1, max_features=300_000),
         LogisticRegression(C=10.0, max_iter=2000),
     )
 
