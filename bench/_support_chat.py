@@ -109,7 +109,7 @@ async def _measure(base: str, sessions: list[tuple[str, int]], cookies: dict[str
                     arrived(body, "catchup")
             else:
                 for entry in event.get("entries", []):
-                    if entry.get("text", "").startswith("bench:"):
+                    if entry.get("text", "").startswith("bench:reply"):
                         arrived(entry["text"], "reply")
 
     cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
