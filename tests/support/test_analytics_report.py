@@ -65,6 +65,8 @@ def test_drill_down_links_carry_the_inbox_filters(desk_data):
     assert "channel=email" in vol["by_channel"][0]["link"]
     assert f"category={desk_data['cleaning'].pk}" in vol["by_category"][0]["link"]
     assert "from=2026-03-09&to=2026-03-15" in vol["timeline"][1]["link"]
+    # The inbox filters by ids: unclassified inquiries get no link rather than a filter it would refuse.
+    assert next(r for r in vol["by_type"] if r["id"] is None)["link"] is None
 
 
 def test_growing_types_compare_with_the_previous_equal_period(desk_data):

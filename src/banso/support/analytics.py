@@ -180,7 +180,7 @@ def volume(period: Period) -> dict[str, Any]:
             "name": type_names.get(r["inquiry_type_id"], _("Not classified")),
             "count": r["n"],
             "share": r["n"] / total if total else 0,
-            "link": inbox_link(period, type=r["inquiry_type_id"] or "none"),
+            "link": inbox_link(period, type=r["inquiry_type_id"]) if r["inquiry_type_id"] else None,
         }
         for r in qs.values("inquiry_type_id").annotate(n=Count("id")).order_by("-n", "inquiry_type_id")
     ]
@@ -202,7 +202,7 @@ def volume(period: Period) -> dict[str, Any]:
             "name": category_paths.get(r["category_id"], _("No category")),
             "count": r["n"],
             "share": r["n"] / total if total else 0,
-            "link": inbox_link(period, category=r["category_id"] or "none"),
+            "link": inbox_link(period, category=r["category_id"]) if r["category_id"] else None,
         }
         for r in qs.values("category_id").annotate(n=Count("id")).order_by("-n", "category_id")
     ]
@@ -397,7 +397,7 @@ def response_times(period: Period) -> dict[str, Any]:
             "inquiries": int((types == t).sum()),
             "first": _stats(first[types == t]),
             "resolution": _stats(resolution[types == t]),
-            "link": inbox_link(period, type=t or "none"),
+            "link": inbox_link(period, type=t) if t else None,
         }
         for t in sorted(set(types.tolist()), key=lambda t: -int((types == t).sum()))
     ]
