@@ -122,9 +122,16 @@ def save_article(article: Article | None, data: ArticleInput, actor: User | None
 
 
 @transaction.atomic
-def publish(article: Article, actor: User | None, version: ArticleVersion | None = None, via: str = "ui") -> Article:
+def publish(
+    article: Article,
+    actor: User | None,
+    version: ArticleVersion | None = None,
+    via: str = "ui",
+    embedding: bytes | None = None,
+) -> Article:
     """Put `version` (default: the latest) live: the help centre, search and the chatbot show its text. Its
-    embedding is computed here so searches never wait for it."""
+    embedding is computed here so searches never wait for it (`embedding`: already computed by a caller that
+    embeds many articles in one batch)."""
     article = Article.objects.select_for_update().get(pk=article.pk)
     version = version or latest_version(article)
     if version is None or version.article_id != article.pk:
@@ -135,7 +142,7 @@ def publish(article: Article, actor: User | None, version: ArticleVersion | None
     article.status = ArticleStatus.PUBLISHED
     article.published_at = now
     article.updated_at = now
-    article.search_embedding = search.embedding_bytes(article)
+    article.search_embedding = embedding or search.embedding_bytes(article)
     article.save()
     ArticleVersion.objects.filter(pk=version.pk).update(published_at=now)
     after = snapshot(article, AUDITED) | {"version": version.number}
@@ -337,6 +344,26 @@ def import_articles(payload: dict[str, Any], actor: User | None, *, publish_all:
         errors.append((0, "articles", _("The file has no articles.")))
         articles_in = []
     seen: set[str] = set()
+    # The e5 model embeds a batch far faster than one article at a time (83 FAQ articles: one call, not 83).
+    vectors: dict[int, bytes] = {}
+    if publish_all:
+        rows = [
+            (number, row)
+            for number, row in enumerate(articles_in, start=1)
+            if isinstance(row, dict) and str(row.get("status") or "published") == ArticleStatus.PUBLISHED
+        ]
+        texts = [
+            search.passage_text(
+                Article(
+                    title=str(r.get("title") or ""),
+                    body=str(r.get("body") or ""),
+                    keywords=str(r.get("keywords") or ""),
+                )
+            )
+            for _, r in rows
+        ]
+        for (number, _row), vector in zip(rows, search.embed_passages(texts), strict=True):
+            vectors[number] = vector.astype("float32").tobytes()
     for number, row in enumerate(articles_in, start=1):
         if not isinstance(row, dict):
             errors.append((number, "", _("Each article must be an object.")))
@@ -363,7 +390,7 @@ def import_articles(payload: dict[str, Any], actor: User | None, *, publish_all:
             with transaction.atomic():
                 saved = save_article(article, data, actor, via="import")
                 if publish_all and str(row.get("status") or "published") == ArticleStatus.PUBLISHED:
-                    publish(saved, actor, via="import")
+                    publish(saved, actor, via="import", embedding=vectors.get(number))
                     result.published += 1
         except DeskError as error:
             errors.append((number, error.field, error.message))
