@@ -137,7 +137,7 @@ def train(progress: Callable[[int, str], None] | None = None) -> ClassifierRun:
     keep = {t for t, n in counts.items() if n >= MIN_EXAMPLES}
     rows = [(text, label) for text, label in rows if label in keep]
     texts, labels = [r[0] for r in rows], [r[1] for r in rows]
-    step(30, _("Measuring on a 20 % hold-out"))
+    step(30, _("Measuring on a held-out fifth"))
     accuracy, macro_f1 = evaluate(texts, labels)
     step(65, _("Fitting on all confirmed inquiries"))
     model = _pipeline().fit(texts, labels)

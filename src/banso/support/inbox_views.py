@@ -11,8 +11,6 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
@@ -53,14 +51,6 @@ def _view_label(key: str) -> str:
         "solved": _("Solved"),
         "all": _("All"),
     }[key]
-
-
-def template_exists(name: str) -> bool:
-    try:
-        get_template(name)
-    except TemplateDoesNotExist:
-        return False
-    return True
 
 
 def sla_badge(inquiry: Inquiry, now: dt.datetime, horizon: dt.datetime | None = None) -> dict[str, Any]:
@@ -272,8 +262,6 @@ def inquiry(request: HttpRequest, number: int) -> HttpResponse:
         "requests": item.team_requests.select_related("to_team", "requested_by", "answered_by"),
         "merged": item.merged.only("number", "subject"),
         "can_work": has_capability(user, Capability.WORK_INQUIRIES),
-        "has_classify_panel": template_exists("support/_classify_panel.html"),
-        "has_sla_panel": template_exists("support/_sla_panel.html"),
         "earlier": Inquiry.objects.filter(requester_email=item.requester_email)
         .exclude(pk=item.pk)
         .order_by("-created_at")[:5]

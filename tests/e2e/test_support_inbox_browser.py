@@ -12,14 +12,13 @@ from banso.core.choices import Role
 from banso.support import desk
 
 from ..core.factories import UserFactory
-from ..e2e.conftest import browser, page  # noqa: F401 - the browser fixtures
-from ..e2e.test_browser import sign_in
-from .factories import InquiryFactory, MacroFactory
+from ..support.factories import InquiryFactory, MacroFactory
+from .test_browser import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_an_agent_answers_from_the_inbox_with_a_macro(page: Page, live_server):  # noqa: F811
+def test_an_agent_answers_from_the_inbox_with_a_macro(page: Page, live_server):
     page.set_default_timeout(30_000)  # the machine is shared; nothing here waits on purpose
     desk.ensure_default_statuses()
     agent = UserFactory(username="madoguchi", display_name="窓口 さくら", role=Role.SUPPORT_AGENT)
