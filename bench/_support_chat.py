@@ -29,7 +29,7 @@ import httpx
 import numpy as np
 
 from _data import log, prepare_database
-from web import _free_port, _sign_in
+from web import _free_port, _sign_in, _wait_ready
 
 FULL_CONNECTIONS = 500
 # Messages per second across all chats (500 chats each writing about every 25 s), each way.
@@ -61,20 +61,6 @@ def _start_daphne(port: int) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=open(os.environ.get("BANSO_BENCH_DAPHNE_LOG", os.devnull), "ab"),
     )
-
-
-def _wait_ready(base: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"daphne exited with {server.returncode}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("daphne did not answer within 60 s")
 
 
 def _p95(values: list[float]) -> float:

@@ -185,14 +185,14 @@ def _wait_ready(base: str, server: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {server.returncode}")
+            raise RuntimeError(f"the server ({server.args[0]}) exited with {server.returncode}")
         try:
             if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.2)
-    raise RuntimeError("gunicorn did not answer within 60 s")
+    raise RuntimeError(f"the server ({server.args[0]}) did not answer within 60 s")
 
 
 def _sign_in(client: httpx.Client, username: str, password: str) -> None:
