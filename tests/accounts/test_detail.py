@@ -85,8 +85,9 @@ def test_account_360_query_count_is_bounded(client_as, django_assert_max_num_que
     # later apps: analytics (metric values, segments), health score 1, survey answers 1, churn records 2
     # (the records, churned contracts still without one), churn risk 1, success 4 (latest touches, success
     # settings, open next steps, the open renewal), playbooks 1 (the account's runs), funnels 2 (the default
-    # funnel; the active staleness trackers, none of which watches this kind of account).
-    with django_assert_max_num_queries(21):
+    # funnel; the active staleness trackers, none of which watches this kind of account), support 1 (the
+    # latest inquiries with the open count).
+    with django_assert_max_num_queries(22):
         response = client.get(reverse("accounts:detail", args=[account.pk]))
     assert response.status_code == 200
     assert len(response.context["timeline"].items) == 50

@@ -91,9 +91,7 @@ def test_business_clock_agrees_with_business_hours(db):
     starts = [base + dt.timedelta(minutes=int(m)) for m in rng.integers(0, 60 * 24 * 20, 200)]
     ends = [s + dt.timedelta(minutes=int(m)) for s, m in zip(starts, rng.integers(0, 60 * 24 * 9, 200), strict=True)]
     clock = analytics.BusinessClock(dt.date(2026, 4, 19), dt.date(2026, 5, 31))
-    got = clock.minutes(
-        np.array([s.timestamp() for s in starts]), np.array([e.timestamp() for e in ends])
-    )
+    got = clock.minutes(np.array([s.timestamp() for s in starts]), np.array([e.timestamp() for e in ends]))
     hours = BusinessHours()
     want = [hours.minutes_between(s, e) for s, e in zip(starts, ends, strict=True)]
     assert got.astype(int).tolist() == want

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from banso.accounts.models import Account, Contact, EndUser
 from banso.core.models import BackgroundRun, Team
@@ -26,10 +27,11 @@ from banso.marketplace.models import Booking
 
 
 class Channel(models.TextChoices):
-    CHAT = "chat", _("Chat")
-    EMAIL = "email", _("Email")
-    FORM = "form", _("Web form")
-    PHONE = "phone", _("Phone")
+    # Contexts: other apps translate "Email" and "Phone" as the address and the number, not the channel.
+    CHAT = "chat", pgettext_lazy("support channel", "Chat")
+    EMAIL = "email", pgettext_lazy("support channel", "Email")
+    FORM = "form", pgettext_lazy("support channel", "Web form")
+    PHONE = "phone", pgettext_lazy("support channel", "Phone")
 
 
 class Priority(models.TextChoices):
@@ -675,7 +677,9 @@ class SupportSettings(models.Model):
     bot_name = models.CharField(_("bot name"), max_length=50, default="サポートボット")
     # Below this search score the bot does not answer from an article and offers a person instead.
     bot_min_score = models.FloatField(_("minimum answer score"), default=0.0)
-    default_team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    default_team = models.ForeignKey(
+        Team, verbose_name=_("default team"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # SLA warning: an open target due within this many business minutes counts as about to breach.
     warn_before_minutes = models.PositiveIntegerField(_("warn before breach (business minutes)"), default=30)
 
