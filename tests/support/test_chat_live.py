@@ -6,6 +6,7 @@ sockets through the database catch-up."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -34,6 +35,13 @@ def _socket_threads_close_their_connections():
     connections.settings["default"]["CONN_MAX_AGE"] = 0
     yield
     connections.settings["default"]["CONN_MAX_AGE"] = saved
+
+
+def _run(coroutine) -> None:
+    """Run a scenario on a fresh event loop in its own thread: a browser test earlier on the same worker leaves
+    Playwright's loop running in this thread, where asyncio.run() is refused."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
 
 
 def _session_cookie(user) -> list[tuple[bytes, bytes]]:
@@ -74,7 +82,7 @@ def test_the_widget_socket_talks_to_the_bot_and_hears_the_agent():
         assert [(e["role"], e["text"]) for e in reply] == [("agent", "担当の鈴木です。確認します。")]
         await ws.disconnect()
 
-    asyncio.run(scenario())
+    _run(scenario())
 
 
 def test_a_widget_socket_from_a_site_not_allowed_is_refused():
@@ -91,7 +99,7 @@ def test_a_widget_socket_from_a_site_not_allowed_is_refused():
         unknown = WebsocketCommunicator(application, "/ws/support/widget/nope/", headers=LOCAL)
         assert (await unknown.connect())[0] is False
 
-    asyncio.run(scenario())
+    _run(scenario())
 
 
 def test_the_inbox_socket_is_for_agents_and_hears_new_messages():
@@ -119,7 +127,7 @@ def test_the_inbox_socket_is_for_agents_and_hears_new_messages():
         await inbox.disconnect()
         await page.disconnect()
 
-    asyncio.run(scenario())
+    _run(scenario())
 
 
 def test_messages_written_elsewhere_are_caught_up_from_the_database():
