@@ -22,6 +22,7 @@ urlpatterns = [
     path("success/", include("banso.success.urls")),
     path("playbooks/", include("banso.playbooks.urls")),
     path("funnels/", include("banso.funnels.urls")),
+    path("marketplace/", include("banso.marketplace.urls")),
     path("billing/", include("banso.billing.urls")),
     path("support/", include("banso.support.urls")),
     path("n/", include((billing_newsletter_public_urls, "newsletter_public"))),  # public: newsletter links

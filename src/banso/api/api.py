@@ -10,6 +10,7 @@ from banso.billing.api import router as billing_router
 from banso.churn.api import router as churn_router
 from banso.funnels.api import router as funnels_router
 from banso.health.api import router as health_router
+from banso.marketplace.api import router as marketplace_router
 from banso.playbooks.api import router as playbooks_router
 from banso.success.api import router as success_router
 from banso.support.api import router as support_router
@@ -30,5 +31,6 @@ api.add_router("/churn", churn_router)
 api.add_router("/success", success_router)
 api.add_router("/playbooks", playbooks_router)
 api.add_router("/funnels", funnels_router)
+api.add_router("/marketplace", marketplace_router)
 api.add_router("/billing", billing_router)
 api.add_router("/support", support_router)

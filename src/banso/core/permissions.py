@@ -52,6 +52,10 @@ class Capability(StrEnum):
     EDIT_KNOWLEDGE = "edit_knowledge"
     # Desk settings: SLA policies, statuses, team routing, mail channels, widget, shared macros, classifier.
     MANAGE_SUPPORT = "manage_support"
+    # Marketplace: record provider incidents, look up bookings, use the booking concierge.
+    WORK_MARKETPLACE = "work_marketplace"
+    # Confirm or dismiss incidents, edit threshold rules, approve and execute their actions, hold providers.
+    MANAGE_MARKETPLACE = "manage_marketplace"
     # Any signed-in user: their own profile, the home page.
     SIGNED_IN = "signed_in"
 
@@ -78,6 +82,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.WORK_INQUIRIES,
             Capability.EDIT_KNOWLEDGE,
             Capability.MANAGE_SUPPORT,
+            Capability.WORK_MARKETPLACE,
+            Capability.MANAGE_MARKETPLACE,
         }
     ),
     Role.CSM: frozenset(
@@ -89,10 +95,17 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.LOG_TOUCHES,
             Capability.WORK_TASKS,
             Capability.WORK_INQUIRIES,
+            Capability.WORK_MARKETPLACE,
         }
     ),
     Role.SUPPORT_AGENT: frozenset(
-        _INTERNAL_READ | {Capability.WORK_TASKS, Capability.WORK_INQUIRIES, Capability.EDIT_KNOWLEDGE}
+        _INTERNAL_READ
+        | {
+            Capability.WORK_TASKS,
+            Capability.WORK_INQUIRIES,
+            Capability.EDIT_KNOWLEDGE,
+            Capability.WORK_MARKETPLACE,
+        }
     ),
     # Assistant staff (seed 002) do the tasks delegated to them, with the intent the owner wrote down.
     Role.ASSISTANT: frozenset(_INTERNAL_READ | {Capability.WORK_TASKS}),

@@ -8,6 +8,6 @@ class MarketplaceConfig(AppConfig):
     verbose_name = _("Marketplace")
 
     def ready(self) -> None:
-        from . import importing
+        from . import registry
 
-        importing.register()
+        registry.register()
