@@ -333,8 +333,8 @@ class Firing(models.Model):
 
 
 class FiringIncident(models.Model):
-    """The incidents a firing counted. Unique per (rule, incident): the same incidents never fire a rule twice
-    (a rejected firing releases them by deleting these rows)."""
+    """The incidents a firing counted. Unique per (rule, incident): the same incidents never fire a rule twice.
+    A rejected firing keeps them: rejecting is a decision about those incidents, not a request to ask again."""
 
     firing = models.ForeignKey(Firing, on_delete=models.CASCADE, related_name="links")
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="+")
