@@ -184,6 +184,8 @@ BANSO_IMPORT_INLINE_MAX_BYTES = env.int("BANSO_IMPORT_INLINE_MAX_BYTES", default
 # Help-centre and chatbot search: "lexical", "semantic" or "hybrid" (the best on the Japanese FAQ set;
 # `banso support kb-eval` measures all three).
 SUPPORT_SEARCH_MODE = env.str("BANSO_SUPPORT_SEARCH_MODE", default="hybrid")
+# Marketplace: the booking platform's webhook told when a provider's status changes ("" = not told).
+MARKETPLACE_PLATFORM_WEBHOOK_URL = env.str("BANSO_MARKETPLACE_WEBHOOK_URL", default="")
 # Analytics (docs/ANALYTICS.md). The events' Parquet copy, and the engine metrics and segments run on:
 # "duckdb" (embedded, over that copy), "postgres" (the app database's own event table, when it is
 # PostgreSQL), "pyspark" (Spark over the Parquet copy, or over BANSO_ANALYTICS_EVENTS_TABLE), or "url": any

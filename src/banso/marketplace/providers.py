@@ -1,0 +1,141 @@
+"""Providers (出店者): their status (active, warned, bookings on hold, suspended) and the lists and searches of
+them. A status change is audited and, when the booking platform's webhook is configured, told to it through
+the outbox so the platform stops (or resumes) taking bookings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from banso.accounts.choices import AccountKind
+from banso.accounts.models import Account
+from banso.core.choices import AuditAction
+from banso.core.services import record_change, snapshot
+from banso.core.text import search_key
+from banso.playbooks.outbox import enqueue_webhook
+
+from .incidents import IncidentError, in_window
+from .models import Incident, Provider, ProviderStatus
+
+if TYPE_CHECKING:
+    from banso.core.models import User
+
+AUDITED = ("status", "status_changed_at", "status_reason")
+SORTS = ("name", "points", "rating")
+
+
+class ProviderError(IncidentError):
+    """Refused input about a provider; `field` names what was wrong."""
+
+
+@transaction.atomic
+def set_status(
+    provider: Provider,
+    status: str,
+    *,
+    actor: User | None,
+    reason: str,
+    via: str = "ui",
+    now: dt.datetime | None = None,
+) -> bool:
+    """Change the provider's status (audited; the platform is told). Returns whether anything changed."""
+    if status not in ProviderStatus.values:
+        raise ProviderError("status", _("Choose one of the provider statuses."))
+    reason = (reason or "").strip()
+    if len(reason) > 300:
+        raise ProviderError("reason", _("The reason is too long (300 characters at most)."))
+    locked = Provider.objects.select_for_update().select_related("account").get(pk=provider.pk)
+    if locked.status == status:
+        return False
+    now = now or timezone.now()
+    before = snapshot(locked, AUDITED)
+    locked.status = status
+    locked.status_changed_at = now
+    locked.status_reason = reason
+    locked.save(update_fields=["status", "status_changed_at", "status_reason"])
+    user = actor if actor is not None and actor.is_authenticated else None
+    record_change(
+        actor=user,
+        obj=locked,
+        action=AuditAction.UPDATE,
+        before=before,
+        after=snapshot(locked, AUDITED),
+        account_id=locked.pk,
+        via=via,
+    )
+    url = settings.MARKETPLACE_PLATFORM_WEBHOOK_URL
+    if url:
+        enqueue_webhook(
+            url,
+            {
+                "event": "provider.status",
+                "provider": locked.account.external_id,
+                "status": status,
+                "takes_bookings": locked.takes_bookings,
+                "changed_at": now.isoformat(),
+            },
+            source="marketplace",
+            dedupe_key=f"provider-status-{locked.pk}-{now:%Y%m%d%H%M%S%f}",
+            account=locked.account,
+        )
+    provider.status, provider.status_changed_at, provider.status_reason = status, now, reason
+    return True
+
+
+def ensure_profile(account: Account) -> Provider:
+    """The provider profile of a provider account, created with defaults when missing."""
+    if account.kind != AccountKind.PROVIDER:
+        raise ProviderError("provider", _("%(name)s is not a provider.") % {"name": account.name})
+    provider, _created = Provider.objects.get_or_create(account=account)
+    return provider
+
+
+def search(
+    *,
+    status: str = "",
+    category: str = "",
+    area: str = "",
+    name: str = "",
+    sort: str = "name",
+    now: dt.datetime | None = None,
+) -> QuerySet[Provider]:
+    """Providers matching the filters, each annotated with `points_90` and `count_90` (confirmed incidents of
+    the last 90 days); sorted by name (reading), incident points (most first) or rating (best first)."""
+    now = now or timezone.now()
+    qs = Provider.objects.select_related("account")
+    if status:
+        qs = qs.filter(status=status)
+    if category:
+        qs = qs.filter(services__category=category)
+    if area:
+        qs = qs.filter(services__area=area)
+    if category or area:
+        qs = qs.distinct()
+    key = search_key(name) if name else ""
+    if key:
+        qs = qs.filter(account__search_text__contains=key)
+    window = (
+        in_window(now, 90, queryset=Incident.objects.filter(provider_id=OuterRef("account_id")))
+        .order_by()
+        .values("provider_id")
+    )
+    qs = qs.annotate(
+        points_90=Coalesce(
+            Subquery(window.annotate(p=Sum("severity")).values("p")[:1], output_field=IntegerField()), Value(0)
+        ),
+        count_90=Coalesce(
+            Subquery(window.annotate(c=Count("id")).values("c")[:1], output_field=IntegerField()), Value(0)
+        ),
+    )
+    if sort == "points":
+        return qs.order_by("-points_90", "account__name_kana", "account_id")
+    if sort == "rating":
+        return qs.order_by(F("rating").desc(nulls_last=True), "account__name_kana", "account_id")
+    return qs.order_by("account__name_kana", "account__name", "account_id")
