@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "banso.funnels",
     # support links inquiries to marketplace bookings and sends mail through the playbooks outbox.
     "banso.support",
+    # campaigns reads segments from analytics and sends through the playbooks outbox.
+    "banso.campaigns",
     "banso.api",
 ]
 

@@ -25,6 +25,7 @@ urlpatterns = [
     path("marketplace/", include("banso.marketplace.urls")),
     path("billing/", include("banso.billing.urls")),
     path("support/", include("banso.support.urls")),
+    path("campaigns/", include("banso.campaigns.urls")),
     path("n/", include((billing_newsletter_public_urls, "newsletter_public"))),  # public: newsletter links
     path("survey/", include((survey_answer_urls, "survey_public"))),  # public: signed links in survey mails
 ]

@@ -23,7 +23,8 @@ def test_csm_sees_every_module_it_may_use_and_links_only_the_installed_ones():
     linked = {str(i.title): i.url for i in items}
     assert linked["顧客"] == "/accounts/"
     assert linked["サポートデスク"] == "/support/"
-    assert linked["キャンペーン"] is None  # not installed yet: shown as coming, not linked
+    assert linked["キャンペーン"] == "/campaigns/"
+    assert "/marketplace/" in linked.values()
     assert next(i for i in items if str(i.title) == "顧客").active
 
 

@@ -7,6 +7,7 @@ from banso.accounts.api import router as accounts_router
 from banso.activity.api import router as activity_router
 from banso.analytics.api import router as analytics_router
 from banso.billing.api import router as billing_router
+from banso.campaigns.api import router as campaigns_router
 from banso.churn.api import router as churn_router
 from banso.funnels.api import router as funnels_router
 from banso.health.api import router as health_router
@@ -34,3 +35,4 @@ api.add_router("/funnels", funnels_router)
 api.add_router("/marketplace", marketplace_router)
 api.add_router("/billing", billing_router)
 api.add_router("/support", support_router)
+api.add_router("/campaigns", campaigns_router)

@@ -56,6 +56,10 @@ class Capability(StrEnum):
     WORK_MARKETPLACE = "work_marketplace"
     # Confirm or dismiss incidents, edit threshold rules, approve and execute their actions, hold providers.
     MANAGE_MARKETPLACE = "manage_marketplace"
+    # Campaigns: offers, special rates, conversion imports, forecasts and proposals (affiliate coordinators).
+    WORK_CAMPAIGNS = "work_campaigns"
+    # Send push/email/webhook campaigns to end-user segments; apply special-rate switches by hand.
+    SEND_CAMPAIGNS = "send_campaigns"
     # Any signed-in user: their own profile, the home page.
     SIGNED_IN = "signed_in"
 
@@ -84,6 +88,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.MANAGE_SUPPORT,
             Capability.WORK_MARKETPLACE,
             Capability.MANAGE_MARKETPLACE,
+            Capability.WORK_CAMPAIGNS,
+            Capability.SEND_CAMPAIGNS,
         }
     ),
     Role.CSM: frozenset(
@@ -96,6 +102,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.WORK_TASKS,
             Capability.WORK_INQUIRIES,
             Capability.WORK_MARKETPLACE,
+            Capability.WORK_CAMPAIGNS,
         }
     ),
     Role.SUPPORT_AGENT: frozenset(

@@ -1,0 +1,5 @@
+"""The push part of the campaigns API (mounted under /api/campaigns/push)."""
+
+from ninja import Router
+
+router = Router(tags=["campaigns"])
