@@ -2,7 +2,7 @@
 the scheduled rule evaluation, the Account 360 card. Each area module exposes `register()` and is listed here."""
 
 # Dotted module names of banso.marketplace areas whose register() runs at start-up.
-REGISTRATIONS: list[str] = ["importing"]
+REGISTRATIONS: list[str] = ["importing", "rules", "panels"]
 
 
 def register() -> None:

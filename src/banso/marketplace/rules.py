@@ -1,0 +1,751 @@
+"""Threshold rules over provider incidents: evaluating them (set-based), the dry run each firing stores as its
+plan, approving or rejecting a firing, and executing the plan item by item with its audit trail and messages.
+
+Evaluation. For each active rule, one aggregate query counts per provider the confirmed incidents in the rule's
+window (`incidents.in_window`) that this rule has not consumed yet (FiringIncident), or sums their severity when
+the rule is weighted; providers at or over the threshold fire. Their upcoming bookings (booked, scheduled in
+[now, now + horizon_days)) are read in one query and their alternatives ranked in one call, whatever the number
+of providers. A firing is saved with its FiringIncident rows in one savepoint: the unique (rule, incident)
+constraint makes a second, concurrent evaluation of the same incidents fail there, and that is read as "already
+fired" — a rule never fires twice for the same incidents.
+
+The plan is the dry run. It is fixed when the firing is created and execution follows it, never recomputing:
+a booking that is no longer booked (or was moved) when the plan is executed is skipped with the reason.
+
+Refunds. A booking a rule cancels is the provider's failure, not the customer's choice, so no cancellation fee
+applies: with `refund_cancelled` the whole amount still held (amount - refunded_amount, integer yen) is due back
+to the customer (`refund_due`, and the fee is set to 0); without it the booking keeps its fee and nothing is due.
+
+Alternatives exclude every provider that fired in the same evaluation (as well as providers that do not take
+bookings, which matching leaves out): customers are not sent from one problem provider to another.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Exists, OuterRef, Sum
+from django.db.models.query import QuerySet
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from banso.accounts.models import Account
+from banso.core.choices import AuditAction
+from banso.core.models import AuditEntry, RunStatus, User
+from banso.core.services import diff, record_change, record_changes_bulk, snapshot
+
+from . import matching
+from .incidents import in_window
+from .models import (
+    Booking,
+    BookingStatus,
+    EvaluationRun,
+    Firing,
+    FiringIncident,
+    FiringStatus,
+    Incident,
+    IncidentType,
+    Provider,
+    ProviderStatus,
+    Rule,
+    Severity,
+)
+
+logger = logging.getLogger("banso.marketplace.rules")
+
+SOURCE = "marketplace"
+RULE_FIELDS = (
+    "name",
+    "is_active",
+    "incident_types",
+    "min_severity",
+    "window_days",
+    "threshold",
+    "weighted",
+    "warn_provider",
+    "notify_customers",
+    "offer_alternatives",
+    "alternatives_count",
+    "hold_new_bookings",
+    "cancel_upcoming",
+    "refund_cancelled",
+    "horizon_days",
+    "requires_approval",
+)
+BOOKING_AUDIT = ("status", "cancelled_at", "cancellation_reason", "cancelled_by", "refund_due", "cancellation_fee")
+MAX_HORIZON_DAYS = 365
+MAX_ALTERNATIVES = 10
+
+
+class RuleError(Exception):
+    """A request the rules refuse; `field` names what is wrong."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass
+class EvaluationResult:
+    """What one evaluation did: the firings created (or, in a dry run, previewed and unsaved), how many
+    providers it looked at, and how many firings were executed at once (rules without approval)."""
+
+    firings: list[Firing] = field(default_factory=list)
+    providers: int = 0
+    executed: int = 0
+    already_fired: int = 0
+
+
+# Rules: validation and saving ----------------------------------------------------------------------------
+
+
+def check_rule(rule: Rule) -> None:
+    """Cross-field checks the model's own validation does not make; raises ValidationError by field."""
+    errors: dict[str, str] = {}
+    known = set(IncidentType.values)
+    types = rule.incident_types
+    if not isinstance(types, list) or any(t not in known for t in types):
+        errors["incident_types"] = _("Choose incident types from the list.")
+    if rule.min_severity not in Severity.values:
+        errors["min_severity"] = _("Choose a severity from the list.")
+    if rule.threshold < 1:
+        errors["threshold"] = _("The threshold must be at least 1.")
+    if not 1 <= rule.window_days <= 3650:
+        errors["window_days"] = _("The window must be between 1 and 3650 days.")
+    if not 1 <= rule.horizon_days <= MAX_HORIZON_DAYS:
+        errors["horizon_days"] = _("The upcoming horizon must be between 1 and 365 days.")
+    if rule.offer_alternatives and not 1 <= rule.alternatives_count <= MAX_ALTERNATIVES:
+        errors["alternatives_count"] = _("Offer between 1 and 10 alternatives.")
+    if rule.offer_alternatives and not (rule.notify_customers or rule.cancel_upcoming):
+        errors["offer_alternatives"] = _("Alternatives are offered in the customer notice: also notify customers.")
+    if not (rule.warn_provider or rule.notify_customers or rule.hold_new_bookings or rule.cancel_upcoming):
+        errors["warn_provider"] = _("Choose at least one action.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def save_rule(rule: Rule | None, data: dict[str, Any], *, actor: User | None, via: str) -> Rule:
+    """Create or update a rule from `data` (any of RULE_FIELDS), validated, with its audit entry."""
+    creating = rule is None
+    rule = rule or Rule()
+    before = None if creating else snapshot(rule, RULE_FIELDS)
+    for name in RULE_FIELDS:
+        if name in data:
+            setattr(rule, name, data[name])
+    if isinstance(rule.incident_types, (list, tuple)):
+        rule.incident_types = sorted({str(t) for t in rule.incident_types})
+    rule.full_clean()
+    check_rule(rule)
+    with transaction.atomic():
+        rule.updated_at = timezone.now()
+        rule.save()
+        record_change(
+            actor=actor,
+            obj=rule,
+            action=AuditAction.CREATE if creating else AuditAction.UPDATE,
+            before=before,
+            after=snapshot(rule, RULE_FIELDS),
+            account_id=None,
+            via=via,
+        )
+    return rule
+
+
+# Evaluation ----------------------------------------------------------------------------------------------
+
+
+def counted_incidents(rule: Rule, now: dt.datetime) -> QuerySet[Incident]:
+    """The incidents `rule` counts at `now`: confirmed, in its window, of its types and severity, and not
+    already consumed by one of its firings."""
+    qs = in_window(now, rule.window_days, incident_types=rule.incident_types, min_severity=rule.min_severity)
+    if rule.pk is not None:
+        qs = qs.exclude(Exists(FiringIncident.objects.filter(rule_id=rule.pk, incident_id=OuterRef("pk"))))
+    return qs
+
+
+@dataclass
+class _Hit:
+    rule: Rule
+    provider_id: int
+    score: int
+    incident_ids: list[int]
+
+
+def _hits(rule: Rule, now: dt.datetime, provider_ids: Sequence[int] | None) -> list[_Hit]:
+    """Providers reaching the rule: one grouped query with HAVING, then the incidents of those providers."""
+    base = counted_incidents(rule, now)
+    if provider_ids is not None:
+        base = base.filter(provider_id__in=provider_ids)
+    measure = Sum("severity") if rule.weighted else Count("id")
+    reaching = base.values("provider_id").annotate(score=measure).filter(score__gte=rule.threshold)
+    rows = base.filter(provider_id__in=reaching.values("provider_id")).values_list("provider_id", "id", "severity")
+    found: dict[int, _Hit] = {}
+    for pid, iid, severity in rows.order_by("provider_id", "occurred_at", "id"):
+        hit = found.setdefault(pid, _Hit(rule, pid, 0, []))
+        hit.incident_ids.append(iid)
+        hit.score += severity if rule.weighted else 1
+    # Incidents confirmed between the two queries could only add to a score; one dismissed could lower it.
+    return [h for h in found.values() if h.score >= rule.threshold]
+
+
+def _person(name: str, email: str) -> dict[str, str]:
+    return {"name": name, "email": email or ""}
+
+
+def _iso(at: dt.datetime) -> str:
+    return timezone.localtime(at, matching.TOKYO).isoformat()
+
+
+def _plan(
+    hit: _Hit,
+    account: Account,
+    provider: Provider | None,
+    bookings: list[Booking],
+    alternatives: dict[int, list[matching.Candidate]],
+) -> dict[str, Any]:
+    rule = hit.rule
+    email = provider.email if provider is not None and provider.email else (account.email or "")
+    plan: dict[str, Any] = {
+        "rule": {"id": rule.pk, "name": rule.name},
+        "provider": {
+            "id": account.pk,
+            "name": account.name,
+            "email": email,
+            "status": provider.status if provider is not None else "",
+        },
+        "score": hit.score,
+        "incidents": hit.incident_ids,
+        "warn": bool(rule.warn_provider),
+        "hold": bool(rule.hold_new_bookings),
+        "bookings": [],
+        "messages": [],
+    }
+    if rule.warn_provider or rule.hold_new_bookings:
+        plan["messages"].append(
+            {"kind": "provider", "to": email, "name": account.name, "booking": None, "subject": _provider_subject()}
+        )
+    for b in bookings:
+        cancel = bool(rule.cancel_upcoming)
+        refund = cancel and bool(rule.refund_cancelled)
+        customer = _person(b.end_user.name, b.end_user.email) if b.end_user else _person("", "")
+        plan["bookings"].append(
+            {
+                "id": b.pk,
+                "external_id": b.external_id,
+                "plan": b.plan,
+                "category": b.category,
+                "area": b.area,
+                "scheduled_at": _iso(b.scheduled_at),
+                "customer": customer,
+                "amount": int(b.amount),
+                "action": "cancel" if cancel else "notify",
+                "refund": refund,
+                "refund_amount": int(b.amount - b.refunded_amount) if refund else 0,
+                "alternatives": [c.as_json() for c in alternatives.get(b.pk, [])[: rule.alternatives_count]]
+                if rule.offer_alternatives
+                else [],
+            }
+        )
+        plan["messages"].append(
+            {
+                "kind": "cancel" if cancel else "notify",
+                "to": customer["email"],
+                "name": customer["name"],
+                "booking": b.pk,
+                "subject": _customer_subject(cancel),
+            }
+        )
+    return plan
+
+
+def evaluate(
+    now: dt.datetime | None = None,
+    *,
+    provider_ids: Iterable[int] | None = None,
+    rule_ids: Iterable[int] | None = None,
+    rules: Sequence[Rule] | None = None,
+    dry_run: bool = False,
+    actor: User | None = None,
+    run: EvaluationRun | None = None,
+) -> EvaluationResult:
+    """Evaluate the active rules (or `rule_ids`, or the given unsaved `rules` for a preview) for every provider
+    (or `provider_ids`). Dry run: nothing is saved; the result's firings carry the plans that would be stored.
+    Otherwise each reached (rule, provider) gets a proposed firing, executed at once when the rule needs no
+    approval."""
+    now = now or timezone.now()
+    pids = sorted(set(provider_ids)) if provider_ids is not None else None
+    if rules is None:
+        qs = Rule.objects.filter(is_active=True)
+        if rule_ids is not None:
+            qs = qs.filter(pk__in=list(rule_ids))
+        rules = list(qs)
+    result = EvaluationResult(providers=len(pids) if pids is not None else Provider.objects.count())
+    hits: list[_Hit] = []
+    for i, rule in enumerate(rules):
+        if run is not None:
+            run.progress(5 + 60 * i // max(len(rules), 1), _("Counting incidents: %(rule)s") % {"rule": rule.name})
+        hits.extend(_hits(rule, now, pids))
+    if run is not None:
+        run.progress(65, _("Planning actions"), providers=result.providers)
+    if not hits:
+        return result
+    with translation.override(settings.LANGUAGE_CODE):
+        plans = _plans(hits, now)
+    if dry_run:
+        result.firings = [
+            Firing(rule=h.rule, provider_id=h.provider_id, score=h.score, plan=plan, evaluated_at=now)
+            for h, plan in zip(hits, plans, strict=True)
+        ]
+        return result
+    saved, already = _save(hits, plans, now, actor)
+    result.firings, result.already_fired = saved, already
+    if run is not None:
+        run.progress(85, _("Executing rules without approval"), firings=len(saved))
+    for firing in saved:
+        if not firing.rule.requires_approval:
+            execute(firing, actor=None, via="rule", now=now)
+            result.executed += 1
+    return result
+
+
+def _plans(hits: list[_Hit], now: dt.datetime) -> list[dict[str, Any]]:
+    """The plan of every hit: accounts and profiles, upcoming bookings and alternatives in a few queries."""
+    ids = {h.provider_id for h in hits}
+    accounts = Account.objects.in_bulk(list(ids))
+    profiles = Provider.objects.in_bulk(list(ids))
+    want = [h for h in hits if h.rule.notify_customers or h.rule.cancel_upcoming]
+    upcoming: dict[int, list[Booking]] = defaultdict(list)
+    if want:
+        horizon = max(h.rule.horizon_days for h in want)
+        rows = (
+            Booking.objects.filter(
+                provider_id__in=sorted({h.provider_id for h in want}),
+                status=BookingStatus.BOOKED,
+                scheduled_at__gte=now,
+                scheduled_at__lt=now + dt.timedelta(days=horizon),
+            )
+            .select_related("end_user")
+            .order_by("scheduled_at", "id")
+        )
+        for b in rows:
+            upcoming[b.provider_id].append(b)
+    per_hit: list[list[Booking]] = []
+    offered: dict[int, Booking] = {}
+    for h in hits:
+        end = now + dt.timedelta(days=h.rule.horizon_days)
+        mine = [b for b in upcoming.get(h.provider_id, []) if b.scheduled_at < end] if h in want else []
+        per_hit.append(mine)
+        if h.rule.offer_alternatives:
+            offered.update((b.pk, b) for b in mine)
+    alternatives: dict[int, list[matching.Candidate]] = {}
+    if offered:
+        limit = max(h.rule.alternatives_count for h in hits if h.rule.offer_alternatives)
+        alternatives = matching.alternatives_for(list(offered.values()), limit=limit, exclude=ids, now=now)
+    return [
+        _plan(h, accounts[h.provider_id], profiles.get(h.provider_id), mine, alternatives)
+        for h, mine in zip(hits, per_hit, strict=True)
+    ]
+
+
+def _firing_audit(firing: Firing, actor: User | None, via: str) -> AuditEntry:
+    return AuditEntry(
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        via=via,
+        action=AuditAction.CREATE,
+        object_type=Firing._meta.label_lower,
+        object_id=str(firing.pk),
+        object_repr=f"{firing.rule.name} / {firing.plan['provider']['name']}"[:200],
+        account_id=firing.provider_id,
+        changes={"status": [None, firing.status], "score": [None, firing.score], "rule": [None, firing.rule_id]},
+    )
+
+
+def _save(
+    hits: list[_Hit], plans: list[dict[str, Any]], now: dt.datetime, actor: User | None
+) -> tuple[list[Firing], int]:
+    """Store the firings and their incidents. All at once when no other evaluation got there first; else one
+    savepoint per firing, where the unique (rule, incident) constraint turns a duplicate into "already fired"."""
+    via = "ui" if actor is not None else "rule"
+    firings = [
+        Firing(rule=h.rule, provider_id=h.provider_id, score=h.score, plan=p, evaluated_at=now)
+        for h, p in zip(hits, plans, strict=True)
+    ]
+    try:
+        with transaction.atomic():
+            Firing.objects.bulk_create(firings, batch_size=2000)
+            FiringIncident.objects.bulk_create(
+                [
+                    FiringIncident(firing=f, rule_id=h.rule.pk, incident_id=iid)
+                    for f, h in zip(firings, hits, strict=True)
+                    for iid in h.incident_ids
+                ],
+                batch_size=5000,
+            )
+            AuditEntry.objects.bulk_create([_firing_audit(f, actor, via) for f in firings], batch_size=2000)
+        return firings, 0
+    except IntegrityError:
+        pass
+    saved: list[Firing] = []
+    already = 0
+    for h, p in zip(hits, plans, strict=True):
+        firing = Firing(rule=h.rule, provider_id=h.provider_id, score=h.score, plan=p, evaluated_at=now)
+        try:
+            with transaction.atomic():
+                firing.save(force_insert=True)
+                FiringIncident.objects.bulk_create(
+                    [FiringIncident(firing=firing, rule_id=h.rule.pk, incident_id=iid) for iid in h.incident_ids]
+                )
+                _firing_audit(firing, actor, via).save()
+        except IntegrityError:
+            already += 1
+            continue
+        saved.append(firing)
+    return saved, already
+
+
+def preview(rule: Rule, now: dt.datetime | None = None) -> list[Firing]:
+    """What `rule` (saved or not) would do if evaluated now: unsaved firings with their plans."""
+    return evaluate(now, rules=[rule], dry_run=True).firings
+
+
+# Messages ------------------------------------------------------------------------------------------------
+
+
+def _provider_subject() -> str:
+    return _("[Marketplace] Notice about your listing")
+
+
+def _customer_subject(cancel: bool) -> str:
+    if cancel:
+        return _("[Marketplace] Your booking has been cancelled")
+    return _("[Marketplace] About your upcoming booking")
+
+
+def _when(iso: str) -> str:
+    return dt.datetime.fromisoformat(iso).astimezone(matching.TOKYO).strftime("%Y-%m-%d %H:%M")
+
+
+def _alternatives_text(item: dict[str, Any]) -> str:
+    lines = []
+    for c in item.get("alternatives", []):
+        lines.append(f"・{c['name']}" + (f"\n  {c['booking_url']}" if c.get("booking_url") else ""))
+    if not lines:
+        return ""
+    return _("Other providers who can serve you on the same day:") + "\n" + "\n".join(lines) + "\n\n"
+
+
+def provider_text(plan: dict[str, Any]) -> str:
+    parts = [
+        _("Dear %(name)s,") % {"name": plan["provider"]["name"]},
+        "",
+        _("Thank you for offering your services on our marketplace.")
+        + "\n"
+        + _(
+            "Recent confirmed incidents concerning your services (%(count)s) have reached our standard "
+            "(rule: %(rule)s)."
+        )
+        % {"count": len(plan.get("incidents", [])), "rule": plan["rule"]["name"]},
+    ]
+    if plan.get("hold"):
+        parts.append(_("New bookings for your services are on hold until further notice."))
+    if any(b["action"] == "cancel" for b in plan.get("bookings", [])):
+        parts.append(_("Your upcoming bookings in the coming days have been cancelled and the customers informed."))
+    parts += ["", _("Please review your service and contact us if you have any questions.")]
+    return "\n".join(parts) + "\n"
+
+
+def customer_text(plan: dict[str, Any], item: dict[str, Any]) -> str:
+    name = item["customer"]["name"] or _("Customer")
+    facts = _("Booking: %(plan)s with %(provider)s on %(when)s") % {
+        "plan": item.get("plan") or item["external_id"],
+        "provider": plan["provider"]["name"],
+        "when": _when(item["scheduled_at"]),
+    }
+    if item["action"] == "cancel":
+        body = _("We are sorry to inform you that we have cancelled the following booking.")
+        if item["refund"]:
+            body += "\n" + _("The full amount of %(amount)s yen will be refunded.") % {
+                "amount": f"{item['refund_amount']:,}"
+            }
+    else:
+        body = _("We would like to inform you about your upcoming booking with a provider we are reviewing.")
+        body += "\n" + _("Your booking remains valid; you may also choose another provider.")
+    return (
+        _("Dear %(name)s,") % {"name": name}
+        + "\n\n"
+        + body
+        + "\n\n"
+        + facts
+        + "\n\n"
+        + _alternatives_text(item)
+        + _("We apologise for the inconvenience.")
+        + "\n"
+    )
+
+
+# Executing, approving, rejecting -------------------------------------------------------------------------
+
+
+def _locked_proposed(firing: Firing) -> Firing:
+    locked = Firing.objects.select_for_update().select_related("rule").get(pk=firing.pk)
+    if locked.status != FiringStatus.PROPOSED:
+        raise RuleError(
+            "status", _("This rule action was already decided (%(status)s).") % {"status": locked.get_status_display()}
+        )
+    return locked
+
+
+def _skip_reason(item: dict[str, Any], booking: Booking | None, provider_id: int) -> str:
+    if booking is None:
+        return _("booking no longer exists")
+    if booking.status != BookingStatus.BOOKED:
+        return _("booking is now %(status)s") % {"status": booking.get_status_display()}
+    if booking.provider_id != provider_id:
+        return _("booking moved to another provider")
+    if _iso(booking.scheduled_at) != item["scheduled_at"]:
+        return _("booking was rescheduled")
+    return ""
+
+
+def execute(
+    firing: Firing,
+    actor: User | None,
+    via: str,
+    *,
+    note: str = "",
+    now: dt.datetime | None = None,
+) -> Firing:
+    """Carry out a proposed firing's plan item by item (see the module docstring), in one transaction."""
+    from . import providers  # helper A's module: provider status changes with their own audit
+
+    now = now or timezone.now()
+    with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):
+        firing = _locked_proposed(firing)
+        plan = firing.plan
+        pid = firing.provider_id
+        account = Account.objects.get(pk=pid)
+        profile = Provider.objects.select_for_update().filter(pk=pid).first()
+        outcome: dict[str, Any] = {"bookings": {}, "messages": [], "warn": "", "hold": ""}
+        rule_name = plan.get("rule", {}).get("name", firing.rule.name)
+        reason = _("Rule reached: %(rule)s") % {"rule": rule_name}
+        sent: set[str] = set()
+
+        def send(message: dict[str, Any], text: str, key: str) -> None:
+            if not message["to"]:
+                outcome["messages"].append({**message, "result": "no address", "dedupe_key": key})
+                return
+            enqueue_email(message["to"], message["subject"], text, source=SOURCE, dedupe_key=key, account=account)
+            outcome["messages"].append({**message, "result": "queued", "dedupe_key": key})
+            sent.add(key)
+
+        from banso.playbooks.outbox import enqueue_email
+
+        if plan.get("warn"):
+            if profile is not None and profile.status == ProviderStatus.ACTIVE:
+                providers.set_status(profile, ProviderStatus.WARNED, actor=actor, reason=reason, via=via, now=now)
+                profile.status = ProviderStatus.WARNED
+                outcome["warn"] = "warned"
+            else:
+                outcome["warn"] = _("status left as %(status)s") % {
+                    "status": profile.get_status_display() if profile else "—"
+                }
+        if plan.get("hold"):
+            if profile is not None and profile.status in (ProviderStatus.ACTIVE, ProviderStatus.WARNED):
+                providers.set_status(profile, ProviderStatus.ON_HOLD, actor=actor, reason=reason, via=via, now=now)
+                profile.status = ProviderStatus.ON_HOLD
+                outcome["hold"] = "on_hold"
+            else:
+                outcome["hold"] = _("status left as %(status)s") % {
+                    "status": profile.get_status_display() if profile else "—"
+                }
+        for message in plan.get("messages", []):
+            if message["kind"] == "provider":
+                send(message, provider_text(plan), f"firing:{firing.pk}:warn")
+
+        items = plan.get("bookings", [])
+        bookings = Booking.objects.select_for_update().in_bulk([item["id"] for item in items])
+        changed: list[Booking] = []
+        audits: list[AuditEntry] = []
+        messages_by_booking = {m["booking"]: m for m in plan.get("messages", []) if m.get("booking")}
+        for item in items:
+            booking = bookings.get(item["id"])
+            skip = _skip_reason(item, booking, pid)
+            if skip:
+                outcome["bookings"][str(item["id"])] = {"result": "skipped", "reason": skip}
+                continue
+            assert booking is not None
+            if item["action"] == "cancel":
+                before = snapshot(booking, BOOKING_AUDIT)
+                booking.status = BookingStatus.CANCELLED
+                booking.cancelled_at = now
+                booking.cancellation_reason = reason[:300]
+                booking.cancelled_by = firing
+                booking.refund_due = bool(item["refund"])
+                if item["refund"]:
+                    booking.cancellation_fee = 0
+                changed.append(booking)
+                changes = diff(before, snapshot(booking, BOOKING_AUDIT))
+                audits.append(
+                    AuditEntry(
+                        actor=actor if actor is not None and actor.is_authenticated else None,
+                        via=via,
+                        action=AuditAction.UPDATE,
+                        object_type=Booking._meta.label_lower,
+                        object_id=str(booking.pk),
+                        object_repr=str(booking)[:200],
+                        account_id=pid,
+                        changes=changes,
+                    )
+                )
+                outcome["bookings"][str(item["id"])] = {"result": "cancelled", "refund_amount": item["refund_amount"]}
+            else:
+                outcome["bookings"][str(item["id"])] = {"result": "notified"}
+            message = messages_by_booking.get(item["id"])
+            if message is not None:
+                send(message, customer_text(plan, item), f"firing:{firing.pk}:booking:{item['id']}")
+        if changed:
+            Booking.objects.bulk_update(changed, list(BOOKING_AUDIT))
+        if audits:
+            record_changes_bulk(audits)
+
+        before = snapshot(firing, ("status", "decided_by", "decision_note", "executed_at"))
+        firing.status = FiringStatus.EXECUTED
+        firing.executed_at = now
+        firing.outcome = outcome
+        if actor is not None:
+            firing.decided_by, firing.decided_at = actor, now
+        if note:
+            firing.decision_note = note[:300]
+        firing.save(update_fields=["status", "executed_at", "outcome", "decided_by", "decided_at", "decision_note"])
+        record_change(
+            actor=actor,
+            obj=firing,
+            action=AuditAction.UPDATE,
+            before=before,
+            after=snapshot(firing, ("status", "decided_by", "decision_note", "executed_at")),
+            account_id=pid,
+            via=via,
+        )
+    return firing
+
+
+def approve(firing: Firing, actor: User, note: str = "", *, via: str = "ui") -> Firing:
+    """Approve a proposed firing: its plan is executed at once."""
+    return execute(firing, actor, via, note=note)
+
+
+def reject(firing: Firing, actor: User, note: str, *, via: str = "ui") -> Firing:
+    """Reject a proposed firing (a note is required). Its incidents stay consumed for the rule."""
+    note = (note or "").strip()
+    if not note:
+        raise RuleError("note", _("Say why the rule action is rejected."))
+    with transaction.atomic():
+        firing = _locked_proposed(firing)
+        before = snapshot(firing, ("status", "decided_by", "decision_note"))
+        firing.status = FiringStatus.REJECTED
+        firing.decided_by, firing.decided_at, firing.decision_note = actor, timezone.now(), note[:300]
+        firing.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+        record_change(
+            actor=actor,
+            obj=firing,
+            action=AuditAction.UPDATE,
+            before=before,
+            after=snapshot(firing, ("status", "decided_by", "decision_note")),
+            account_id=firing.provider_id,
+            via=via,
+        )
+    return firing
+
+
+# Background runs, the schedule, the incident signal ----------------------------------------------------------
+
+
+def run_evaluation(run: EvaluationRun, now: dt.datetime | None = None) -> EvaluationRun:
+    """Carry out a queued (or command-line) evaluation, recording progress and counts on the run."""
+    run.status, run.started_at = RunStatus.RUNNING, timezone.now()
+    run.save(update_fields=["status", "started_at"])
+    try:
+        result = evaluate(now or run.started_at, run=run, actor=run.triggered_by)
+        run.providers, run.firings, run.executed = result.providers, len(result.firings), result.executed
+        run.status, run.percent = RunStatus.SUCCEEDED, 100
+        run.step = _("%(n)s rule actions proposed") % {"n": len(result.firings)}
+    except Exception as error:
+        run.status, run.error = RunStatus.FAILED, f"{type(error).__name__}: {error}"
+        raise
+    finally:
+        run.finished_at = timezone.now()
+        run.save()
+    return run
+
+
+def active_evaluation() -> EvaluationRun | None:
+    return EvaluationRun.objects.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).first()
+
+
+def start_evaluation(actor: User | None, *, scheduled: bool = False, now: dt.datetime | None = None) -> EvaluationRun:
+    """Queue an evaluation for the worker (the "evaluate now" button, the API, the daily job)."""
+    from .rules_tasks import evaluate_rules_task
+
+    local = timezone.localtime(now or timezone.now(), matching.TOKYO)
+    run = EvaluationRun.objects.create(as_of=local.date(), triggered_by=actor, scheduled=scheduled)
+    transaction.on_commit(lambda: evaluate_rules_task.enqueue(run.pk))
+    return run
+
+
+DAILY_AT = dt.time(6, 0)
+
+
+def due_evaluation(now: dt.datetime | None = None) -> EvaluationRun | None:
+    """The scheduler's question every minute: from 06:00 Tokyo, once a day, queue the evaluation. The unique
+    scheduled run per day lets only one of several schedulers create it."""
+    local = timezone.localtime(now or timezone.now(), matching.TOKYO)
+    if local.time() < DAILY_AT:
+        return None
+    if EvaluationRun.objects.filter(as_of=local.date(), scheduled=True).exists():
+        return None
+    if not Rule.objects.filter(is_active=True).exists():
+        return None
+    try:
+        with transaction.atomic():
+            return start_evaluation(None, scheduled=True, now=local)
+    except IntegrityError:
+        return None
+
+
+def _due_job(now: dt.datetime) -> str | None:
+    run = due_evaluation(now)
+    return None if run is None else f"marketplace rules: evaluation {run.pk} queued"
+
+
+def on_incident_confirmed(
+    sender: Any, *, provider_ids: Iterable[int] = (), actor: User | None = None, **_kwargs: Any
+) -> None:
+    """An incident was confirmed (and committed): evaluate its providers' rules at once."""
+    ids = list(provider_ids)
+    if not ids:
+        return
+    try:
+        evaluate(timezone.now(), provider_ids=ids, actor=actor)
+    except Exception:  # the confirmation is committed already; the daily evaluation catches up
+        logger.exception("evaluating rules for providers %s after a confirmation failed", ids)
+
+
+def register() -> None:
+    """Called from the marketplace registry: the daily evaluation and the incident-confirmed receiver."""
+    from banso.core.schedule import ScheduledJob, register_job
+
+    from . import incidents
+
+    register_job(ScheduledJob("marketplace.rules", _due_job))
+    signal = getattr(incidents, "incident_confirmed", None)
+    if signal is not None:
+        signal.connect(on_incident_confirmed, dispatch_uid="marketplace.rules.on_incident_confirmed")
