@@ -160,6 +160,18 @@ def save_rule(rule: Rule | None, data: dict[str, Any], *, actor: User | None, vi
     return rule
 
 
+def delete_rule(rule: Rule, *, actor: User | None, via: str) -> None:
+    """Delete a rule that never fired (ProtectedError otherwise: deactivate it instead), audited."""
+    with transaction.atomic():
+        before = snapshot(rule, RULE_FIELDS)
+        pk = rule.pk
+        rule.delete()
+        rule.pk = pk
+        record_change(
+            actor=actor, obj=rule, action=AuditAction.DELETE, before=before, after=None, account_id=None, via=via
+        )
+
+
 # Evaluation ----------------------------------------------------------------------------------------------
 
 
@@ -213,7 +225,7 @@ def _plan(
     alternatives: dict[int, list[matching.Candidate]],
 ) -> dict[str, Any]:
     rule = hit.rule
-    email = provider.email if provider is not None and provider.email else (account.email or "")
+    email = provider.email if provider is not None else ""
     plan: dict[str, Any] = {
         "rule": {"id": rule.pk, "name": rule.name},
         "provider": {
@@ -638,7 +650,7 @@ def execute(
     return firing
 
 
-def approve(firing: Firing, actor: User, note: str = "", *, via: str = "ui") -> Firing:
+def approve(firing: Firing, actor: User | None, note: str = "", *, via: str = "ui") -> Firing:
     """Approve a proposed firing: its plan is executed at once."""
     return execute(firing, actor, via, note=note)
 
