@@ -1,5 +1,10 @@
 """URLs of the marketplace's concierge area (included by urls.py)."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from . import concierge_views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", concierge_views.concierge_page, name="concierge"),
+    path("handover/", concierge_views.handover, name="concierge_handover"),
+]

@@ -4,7 +4,19 @@ reached a threshold) and by the concierge (an agent finds providers for an inqui
 
 Ranking: a Bayesian average of the rating (few reviews pull toward the mean of all rated providers, so one
 5-star review does not outrank 200 reviews at 4.8), minus 0.25 per severity point of confirmed incidents in the
-last 90 days; ties go to the provider with more free slots that day, then the lower id (stable)."""
+last 90 days; ties go to the provider with more free slots that day, then the lower id (stable).
+
+Availability is counted in bookings, not guests: a provider's free slots on a Tokyo day are its
+`daily_capacity` minus its booked (not cancelled, not completed) bookings scheduled that day, and a request
+for several guests needs one slot, as one booking does. A booking at 23:30 JST belongs to that day.
+
+Allocation (`alternatives_for`): the bookings are served greedily in order of scheduled time (then id), and
+each offer of a candidate uses one of its free slots on that day, so a candidate is never offered for more
+bookings of one day than it has free slots; a later booking of that day gets the next-best providers. The
+`free_slots` a candidate shows is what was left of that day when it was offered.
+
+Every function here runs a fixed number of queries (four) whatever the number of bookings or providers: the
+candidate services, the booked counts per provider and day, incident points and the mean rating."""
 
 from __future__ import annotations
 
@@ -98,25 +110,43 @@ def _rank(
     by_pair: dict[tuple[str, str], list[Provider]] = defaultdict(list)
     if not pairs:
         return by_pair, {}, {}, DEFAULT_MEAN
-    categories = {c for c, _a in pairs}
-    rows = (
-        ProviderService.objects.filter(category__in=categories, provider__status__in=TAKING_BOOKINGS)
-        .select_related("provider__account")
-        .order_by("provider_id")
+    services = ProviderService.objects.filter(
+        category__in={c for c, _a in pairs},
+        area__in={a for _c, a in pairs},
+        provider__status__in=TAKING_BOOKINGS,
     )
     providers: dict[int, Provider] = {}
-    for service in rows:
+    for service in services.select_related("provider__account").order_by("provider_id", "id"):
         if (service.category, service.area) in pairs:
             by_pair[(service.category, service.area)].append(service.provider)
             providers[service.provider_id] = service.provider
-    booked = booked_per_day(providers, min(days), max(days)) if days else {}
+    if not providers:
+        return by_pair, {}, {}, DEFAULT_MEAN
+    # The same services as a subquery (not a list of ids): thousands of candidates stay one parameter set.
+    candidate_ids = services.values("provider_id")
+    booked = _booked_per_day(candidate_ids, days) if days else {}
     points = dict(
         in_window(now, INCIDENT_WINDOW_DAYS)
-        .filter(provider_id__in=list(providers))
+        .filter(provider_id__in=candidate_ids)
+        .order_by()
         .values_list("provider_id")
         .annotate(p=Sum("severity"))
     )
     return by_pair, booked, points, _mean_rating()
+
+
+def _booked_per_day(provider_ids: Any, days: set[dt.date]) -> dict[tuple[int, dt.date], int]:
+    start, end = _day_bounds(min(days), max(days))
+    rows = (
+        Booking.objects.filter(
+            provider_id__in=provider_ids, status=BookingStatus.BOOKED, scheduled_at__gte=start, scheduled_at__lt=end
+        )
+        .annotate(day=TruncDate("scheduled_at", tzinfo=TOKYO))
+        .order_by()
+        .values_list("provider_id", "day")
+        .annotate(n=Count("id"))
+    )
+    return {(pid, day): n for pid, day, n in rows if day in days}
 
 
 def _candidates(
@@ -129,6 +159,8 @@ def _candidates(
     exclude: set[int],
     limit: int,
 ) -> list[Candidate]:
+    """Providers of one (category, area) with a free slot on `day`, best first; `booked` counts the day's
+    bookings (and, in `alternatives_for`, the offers already made that day)."""
     found = []
     for p in providers:
         pid = p.account_id
@@ -170,23 +202,29 @@ def rank_providers(
 def alternatives_for(
     bookings: Sequence[Booking], *, limit: int = 3, exclude: Iterable[int] = (), now: dt.datetime | None = None
 ) -> dict[int, list[Candidate]]:
-    """For each booking, up to `limit` other providers for its category, area and Tokyo day (set-based: a
-    handful of queries whatever the number of bookings)."""
+    """For each booking, up to `limit` other providers for its category, area and Tokyo day, never offering
+    a provider for more bookings of one day than it has free slots (greedy, earliest booking first: see the
+    module docstring). Set-based: the same few queries whatever the number of bookings."""
     now = now or timezone.now()
     excluded = set(exclude)
     pairs = {(b.category, b.area) for b in bookings}
     days = {tokyo_day(b.scheduled_at) for b in bookings}
     by_pair, booked, points, mean = _rank(pairs, days, now)
-    return {
-        b.pk: _candidates(
+    taken = dict(booked)  # booked bookings plus the offers made so far, per (provider, day)
+    result: dict[int, list[Candidate]] = {}
+    for b in sorted(bookings, key=lambda b: (b.scheduled_at, b.pk)):
+        day = tokyo_day(b.scheduled_at)
+        offered = _candidates(
             by_pair.get((b.category, b.area), []),
             b.category,
-            tokyo_day(b.scheduled_at),
-            booked,
+            day,
+            taken,
             points,
             mean,
             excluded | {b.provider_id},
             limit,
         )
-        for b in bookings
-    }
+        for c in offered:
+            taken[(c.provider_id, day)] = taken.get((c.provider_id, day), 0) + 1
+        result[b.pk] = offered
+    return {b.pk: result[b.pk] for b in bookings}

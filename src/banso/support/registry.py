@@ -2,7 +2,7 @@
 classifier training), Account 360 cards. Each area module exposes `register()` and is listed here."""
 
 # Dotted module names of banso.support areas whose register() runs at start-up.
-REGISTRATIONS: list[str] = ["classify", "sla", "chat", "panels"]
+REGISTRATIONS: list[str] = ["classify", "sla", "chat", "panels", "marketplace_link"]
 
 
 def register() -> None:
