@@ -237,6 +237,8 @@ class Conversion(models.Model):
     reward = models.PositiveBigIntegerField(_("reward (yen)"))
     # What the user gets back: reward × the offer's cashback share, rounded down to the yen.
     cashback = models.PositiveBigIntegerField(_("cashback (yen)"), default=0)
+    # Set when the payout team has paid the cashback of an approved result; until then it is owed.
+    cashback_paid_at = models.DateTimeField(_("cashback paid"), null=True, blank=True)
     imported_at = models.DateTimeField(_("imported"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), default=timezone.now)
 
