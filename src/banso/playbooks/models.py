@@ -366,6 +366,7 @@ class TaskComment(models.Model):
 class MessageKind(models.TextChoices):
     EMAIL = "email", pgettext_lazy("outbox", "Email")
     WEBHOOK = "webhook", pgettext_lazy("outbox", "Webhook")
+    WEB_PUSH = "web_push", pgettext_lazy("outbox", "Web push")
 
 
 class MessageStatus(models.TextChoices):

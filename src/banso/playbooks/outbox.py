@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import logging
 import random
 import re
@@ -84,6 +85,7 @@ DEFAULT_BATCH = 100
 DEFAULT_LEASE = dt.timedelta(minutes=5)
 SMTP_TIMEOUT = 30.0
 WEBHOOK_TIMEOUT = 10.0
+WEB_PUSH_TTL = 24 * 3600  # seconds the push service keeps a notification for an offline browser
 DRAIN_BUDGET = dt.timedelta(minutes=5)
 IN_DOUBT = "in doubt"
 UNCONFIRMED = "unconfirmed"
@@ -188,6 +190,62 @@ def enqueue_webhook(
             payload=payload,
         )
     )
+
+
+def enqueue_web_push(
+    subscriptions: list[dict[str, Any]],
+    data: Any,
+    *,
+    source: str = "playbooks",
+    dedupe_key: str | None = None,
+    ttl: int = WEB_PUSH_TTL,
+    account: Account | None = None,
+) -> OutboxMessage:
+    """Queue one Web Push notification (standard protocol, VAPID, aes128gcm) to a user's browser
+    subscription(s) inside the caller's transaction. `subscriptions`: [{"endpoint", "keys": {"p256dh",
+    "auth"}}]; `data` is sent as JSON. The VAPID keys come from `set_web_push_keys`; a push service
+    answering 404/410 for a subscription calls the `on_web_push_gone` callbacks with its endpoint."""
+    return _insert(
+        OutboxMessage(
+            kind=MessageKind.WEB_PUSH,
+            source=source,
+            dedupe_key=dedupe_key,
+            account=account,
+            url=subscriptions[0]["endpoint"] if subscriptions else "",
+            payload=web_push_payload(subscriptions, data, ttl),
+        )
+    )
+
+
+def web_push_payload(subscriptions: list[dict[str, Any]], data: Any, ttl: int = WEB_PUSH_TTL) -> dict[str, Any]:
+    """The row's payload of a web-push message (also written in bulk by senders that COPY rows)."""
+    return {"subscriptions": subscriptions, "data": data, "ttl": ttl}
+
+
+# Web Push keys and gone subscriptions: registered by the app that owns subscriptions (campaigns), so the
+# outbox does not depend on it.
+_web_push_keys: Callable[[], tuple[str, str]] | None = None
+_web_push_gone: list[Callable[[list[str]], None]] = []
+
+
+def set_web_push_keys(provider: Callable[[], tuple[str, str]]) -> None:
+    """`provider()` returns (VAPID private key, subject "mailto:…") at delivery time."""
+    global _web_push_keys
+    _web_push_keys = provider
+
+
+def on_web_push_gone(callback: Callable[[list[str]], None]) -> None:
+    """`callback(endpoints)` runs when push services answer 404/410 (the subscription no longer exists)."""
+    if callback not in _web_push_gone:
+        _web_push_gone.append(callback)
+
+
+def _push_gone(endpoints: list[str]) -> None:
+    for callback in _web_push_gone:
+        try:
+            callback(endpoints)
+        except Exception:  # a hook's bug must not stop delivery
+            logger.exception("web push gone callback failed")
 
 
 # Unsubscribing ---------------------------------------------------------------------------------------------
@@ -358,6 +416,44 @@ class Courier:
             return
         permanent = (code not in TRANSIENT_HTTP and 400 <= code < 500) or 300 <= code < 400
         raise _Refused(f"HTTP {code}: {response.text[:300]}", permanent=permanent)
+
+    def web_push(self, row: OutboxMessage) -> None:
+        """Send to every subscription of the row. Delivered when one accepted it; subscriptions answered
+        404/410 are reported gone; all gone (or another 4xx) is a permanent refusal, 5xx/429/network retry."""
+        from pywebpush import WebPushException, webpush
+
+        if _web_push_keys is None:
+            raise _Refused("web push: no VAPID keys configured")
+        private_key, subject = _web_push_keys()
+        payload = row.payload or {}
+        data = json.dumps(payload.get("data"), ensure_ascii=False)
+        accepted, gone, errors, permanent = 0, [], [], True
+        for subscription in payload.get("subscriptions") or []:
+            try:
+                webpush(
+                    subscription,
+                    data=data,
+                    vapid_private_key=private_key,
+                    vapid_claims={"sub": subject},
+                    ttl=int(payload.get("ttl") or WEB_PUSH_TTL),
+                    timeout=WEBHOOK_TIMEOUT,
+                )
+                accepted += 1
+            except WebPushException as exc:
+                code = exc.response.status_code if exc.response is not None else None
+                if code in (404, 410):
+                    gone.append(subscription["endpoint"])
+                else:
+                    permanent = permanent and code is not None and 400 <= code < 500 and code not in TRANSIENT_HTTP
+                errors.append(f"{code}: {str(exc)[:200]}")
+            except Exception as exc:  # network errors surface from requests
+                permanent = False
+                errors.append(repr(exc)[:200])
+        if gone:
+            _push_gone(gone)
+        if accepted:
+            return
+        raise _Refused(f"web push: {'; '.join(errors) or 'no subscription'}", permanent=permanent)
 
     def _reset(self) -> None:
         if self._smtp is not None and self._smtp_open:
@@ -571,7 +667,10 @@ def _deliver_one(
         if row.kind == MessageKind.EMAIL:
             courier.send_email(build_email(row), lambda: confirmed.hand_over(row))
         else:
-            courier.post(row)
+            if row.kind == MessageKind.WEB_PUSH:
+                courier.web_push(row)
+            else:
+                courier.post(row)
             with transaction.atomic():  # right after the receiver accepted it: see the module docstring
                 _relaxed_commit()
                 OutboxMessage.objects.filter(pk=row.pk).update(
