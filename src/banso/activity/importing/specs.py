@@ -51,6 +51,9 @@ class EntitySpec:
     checks: tuple[RowCheck, ...] = ()
     account_attr: str = "account_id"  # the audit entry's account
     describe: Callable[[Any], str] | None = None  # the audit entry's text without a query per row
+    # Records that are not one model's rows (a provider: account, profile and services) bring their own
+    # writer: (checked batch, actor, progress) -> ImportResult, run in the import's one transaction.
+    write: Callable[[Any, Any, Progress | None], ImportResult] | None = None
 
     @property
     def by_name(self) -> dict[str, Column]:

@@ -46,6 +46,9 @@ def import_frame(
     if entity == ImportEntity.EVENTS:
         with store.bulk_loading(), transaction.atomic():
             result = _write_events(checked, progress)
+    elif spec.write is not None:
+        with transaction.atomic():
+            result = spec.write(checked, actor, progress)
     else:
         with transaction.atomic():
             result = _upsert(checked, actor, progress)
