@@ -26,6 +26,7 @@ EXEMPT_PREFIXES = (
     "support/help/",  # public help centre
     "support/widget/",  # chat widget endpoints (session tokens) and the web form
     "support/inbound/",  # inbound-mail webhook (HMAC signed)
+    "campaigns/c/",  # push/email notification click tracking (random per-delivery tokens)
 )
 
 

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import conversions_urls, forecasts_urls, offers_urls, push_urls, views
+from . import conversions_urls, forecasts_urls, offers_urls, push_urls, push_views, views
 
 app_name = "campaigns"
 urlpatterns = [
@@ -9,4 +9,6 @@ urlpatterns = [
     path("conversions/", include(conversions_urls.urlpatterns)),
     path("forecasts/", include(forecasts_urls.urlpatterns)),
     path("push/", include(push_urls.urlpatterns)),
+    # Public: the tracked click link of a push/email notification (push area).
+    path("c/<str:token>", push_views.click, name="push_click"),
 ]
