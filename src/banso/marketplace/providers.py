@@ -5,7 +5,7 @@ the outbox so the platform stops (or resumes) taking bookings."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -22,7 +22,7 @@ from banso.core.text import search_key
 from banso.playbooks.outbox import enqueue_webhook
 
 from .incidents import IncidentError, in_window
-from .models import Incident, Provider, ProviderStatus
+from .models import Booking, BookingStatus, Incident, Provider, ProviderStatus
 
 if TYPE_CHECKING:
     from banso.core.models import User
@@ -139,3 +139,33 @@ def search(
     if sort == "rating":
         return qs.order_by(F("rating").desc(nulls_last=True), "account__name_kana", "account_id")
     return qs.order_by("account__name_kana", "account__name", "account_id")
+
+
+def booking_summary(provider_id: int, now: dt.datetime | None = None, days: int = 90) -> dict[str, Any]:
+    """Upcoming bookings, and the last `days` days' bookings by status (scheduled in the window), with the
+    no-show and cancellation rates as percentages of those bookings (None when there were none)."""
+    now = now or timezone.now()
+    qs = Booking.objects.filter(provider_id=provider_id)
+    upcoming = qs.filter(status=BookingStatus.BOOKED, scheduled_at__gte=now).count()
+    past = dict(
+        qs.filter(scheduled_at__gte=now - dt.timedelta(days=days), scheduled_at__lte=now)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    total = sum(past.values())
+
+    def rate(status: str) -> float | None:
+        return round(100 * past.get(status, 0) / total, 1) if total else None
+
+    return {
+        "upcoming": upcoming,
+        "days": days,
+        "total": total,
+        "completed": past.get(BookingStatus.COMPLETED, 0),
+        "no_show": past.get(BookingStatus.NO_SHOW, 0),
+        "cancelled": past.get(BookingStatus.CANCELLED, 0),
+        "no_show_rate": rate(BookingStatus.NO_SHOW),
+        "cancellation_rate": rate(BookingStatus.CANCELLED),
+    }
