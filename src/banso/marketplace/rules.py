@@ -143,8 +143,9 @@ def save_rule(rule: Rule | None, data: dict[str, Any], *, actor: User | None, vi
             setattr(rule, name, data[name])
     if isinstance(rule.incident_types, (list, tuple)):
         rule.incident_types = sorted({str(t) for t in rule.incident_types})
-    rule.full_clean()
-    check_rule(rule)
+    rule.clean_fields()
+    check_rule(rule)  # names the field before the model's constraints (which name none)
+    rule.validate_constraints()
     with transaction.atomic():
         rule.updated_at = timezone.now()
         rule.save()
