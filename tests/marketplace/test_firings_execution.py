@@ -30,16 +30,16 @@ pytestmark = pytest.mark.django_db
 
 
 def _cancelling_rule(**kwargs):
-    defaults = dict(
-        threshold=2,
-        notify_customers=True,
-        offer_alternatives=True,
-        cancel_upcoming=True,
-        refund_cancelled=True,
-        hold_new_bookings=True,
-        requires_approval=True,
-        horizon_days=30,
-    )
+    defaults = {
+        "threshold": 2,
+        "notify_customers": True,
+        "offer_alternatives": True,
+        "cancel_upcoming": True,
+        "refund_cancelled": True,
+        "hold_new_bookings": True,
+        "requires_approval": True,
+        "horizon_days": 30,
+    }
     return RuleFactory(**{**defaults, **kwargs})
 
 
@@ -186,6 +186,6 @@ def test_customers_and_provider_receive_the_mail_in_japanese_through_the_outbox(
     customer = smtp.to(booking.end_user.email)[0]
     body = customer.get_body(preferencelist=("plain",)).get_content()
     assert booking.end_user.name in body
-    assert alt.account.name in body and f"https://market.example.jp/p/" in body
+    assert alt.account.name in body and "https://market.example.jp/p/" in body
     assert "12,000" in body
     assert OutboxMessage.objects.filter(source="marketplace", status="sent").count() == 2

@@ -14,7 +14,7 @@ from banso.marketplace import rules
 from banso.marketplace.models import Booking, BookingStatus, EvaluationRun, Firing, FiringStatus, Rule
 
 from .factories import IncidentFactory, ProviderFactory, RuleFactory
-from .factories_rules import provider_with_incidents, upcoming
+from .factories_rules import upcoming
 
 pytestmark = pytest.mark.django_db
 
