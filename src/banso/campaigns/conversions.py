@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from banso.accounts.models import EndUser
+from banso.accounts.services import parse_month as accounts_parse_month
 from banso.activity.importing import ImportRefused, ImportResult, row_error
 from banso.activity.models import Event
 from banso.core.business_hours import TOKYO
@@ -487,12 +488,9 @@ def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
 
 
 def parse_month(text: str | None) -> dt.date | None:
-    """ "2026-11" (or 2026/11) → 2026-11-01; None when not a month."""
-    if not text:
-        return None
+    """ "2026-11" → 2026-11-01; None when not a month (the accounts area's reading of YYYY-MM)."""
     try:
-        year, month = (int(p) for p in text.strip().replace("/", "-").split("-")[:2])
-        return dt.date(year, month, 1)
+        return accounts_parse_month((text or "").strip())[0]
     except ValueError:
         return None
 

@@ -15,11 +15,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from banso.activity.models import Event
+from banso.core import xlsx
+from banso.core.business_hours import TOKYO
 
 from .conversions import CLICK_KIND, LOOKUP_CHUNK, VISIT_KIND, click_events, month_bounds
 from .models import Conversion, ConversionStatus, Offer
@@ -64,6 +66,16 @@ class OfferMonth:
     @property
     def cvr(self) -> float | None:
         return self.conversions / self.clicks if self.clicks else None
+
+    @property
+    def approval_percent(self) -> float | None:
+        rate = self.approval_rate
+        return None if rate is None else round(rate * 100, 1)
+
+    @property
+    def cvr_percent(self) -> float | None:
+        rate = self.cvr
+        return None if rate is None else round(rate * 100, 2)
 
     @property
     def reward_total(self) -> int:
@@ -248,17 +260,27 @@ class UserOwed:
     newest: dt.datetime | None
 
 
-def cashback_owed(*, month: dt.date | None = None, offer: int | None = None) -> list[UserOwed]:
-    """Per user, the cashback of approved results not yet paid (largest first); results that reached no user
-    come last as one line without a user."""
+def owed_results(
+    *, month: dt.date | None = None, offer: int | None = None, end_user: int | None = None
+) -> QuerySet[Conversion]:
+    """Approved results whose cashback is not paid yet (occurred in `month`, of `offer`, of `end_user`)."""
     qs = Conversion.objects.filter(status=ConversionStatus.APPROVED, cashback_paid_at__isnull=True, cashback__gt=0)
     if month is not None:
         start, end = month_bounds(month)
         qs = qs.filter(occurred_at__gte=start, occurred_at__lt=end)
     if offer is not None:
         qs = qs.filter(offer_id=offer)
+    if end_user is not None:
+        qs = qs.filter(end_user_id=end_user)
+    return qs
+
+
+def cashback_owed(*, month: dt.date | None = None, offer: int | None = None) -> list[UserOwed]:
+    """Per user, the cashback of approved results not yet paid (largest first); results that reached no user
+    come last as one line without a user."""
     rows = (
-        qs.order_by()
+        owed_results(month=month, offer=offer)
+        .order_by()
         .values("end_user_id", "end_user__external_id", "end_user__name", "end_user__email")
         .annotate(results=Count("pk"), owed=Sum("cashback"), oldest=Min("decided_at"), newest=Max("decided_at"))
     )
@@ -276,3 +298,19 @@ def cashback_owed(*, month: dt.date | None = None, offer: int | None = None) -> 
         for row in rows
     ]
     return sorted(out, key=lambda u: (u.end_user_id is None, -u.owed, u.external_id))
+
+
+def _local(value: dt.datetime | None) -> str:
+    return value.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+# The payout team's export (CSV and XLSX): (header, number format, value of a UserOwed).
+OWED_COLUMNS: list[tuple[str, str | None, Any]] = [
+    ("user_id", None, lambda u: u.external_id),
+    ("name", None, lambda u: u.name),
+    ("email", None, lambda u: u.email),
+    ("results", xlsx.COUNT, lambda u: u.results),
+    ("cashback_owed", xlsx.YEN, lambda u: u.owed),
+    ("oldest_decided_at", None, lambda u: _local(u.oldest)),
+    ("newest_decided_at", None, lambda u: _local(u.newest)),
+]
