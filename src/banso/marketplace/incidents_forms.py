@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .models import IncidentStatus, IncidentType, Severity
 
 
-def _blank(choices: list[tuple[object, str]]) -> list[tuple[object, str]]:
+def _blank(choices: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
     return [("", _("All")), *choices]
 
 
@@ -25,7 +27,7 @@ class IncidentFilterForm(forms.Form):
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
         start, end = data.get("start"), data.get("end")
-        if start and end and end < start:  # type: ignore[operator]
+        if start and end and end < start:
             self.add_error("end", _("The end date is before the start date."))
         return data
 

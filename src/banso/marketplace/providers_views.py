@@ -103,7 +103,8 @@ def provider_status(request: HttpRequest, pk: int) -> HttpResponse:
     form = StatusForm(request.POST)
     if not form.is_valid():
         for field, errors in form.errors.items():
-            messages.error(request, f"{form.fields[field].label if field in form.fields else ''}: {' '.join(errors)}")
+            label = form.fields[field].label if field in form.fields else ""
+            messages.error(request, f"{label}: {' '.join(str(e) for e in errors)}")
     else:
         try:
             changed = providers.set_status(
