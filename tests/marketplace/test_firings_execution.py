@@ -5,8 +5,10 @@ change is audited, and the mail really goes out."""
 import datetime as dt
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
+from banso.core.choices import Role
 from banso.core.models import AuditEntry
 from banso.marketplace import incidents, rules
 from banso.marketplace.models import (
@@ -89,7 +91,7 @@ def test_dry_run_plan_is_the_stored_plan_and_what_approval_then_does():
     }
 
 
-def test_a_booking_cancelled_between_dry_run_and_approval_is_skipped():
+def test_a_booking_cancelled_between_dry_run_and_approval_is_skipped(client_as):
     _cancelling_rule()
     bad = provider_with_incidents(2)
     kept, gone = upcoming(bad, 2)
@@ -103,6 +105,10 @@ def test_a_booking_cancelled_between_dry_run_and_approval_is_skipped():
     keys = set(OutboxMessage.objects.filter(source="marketplace").values_list("dedupe_key", flat=True))
     assert f"firing:{firing.pk}:booking:{gone.pk}" not in keys
     assert f"firing:{firing.pk}:booking:{kept.pk}" in keys
+    page = client_as(Role.VIEWER).get(reverse("marketplace:firing", args=[firing.pk]))
+    items = {item["id"]: item["outcome"]["result"] for item in page.context["items"]}
+    assert items == {kept.pk: "cancelled", gone.pk: "skipped"}
+    assert f'data-booking="{gone.pk}"'.encode() in page.content
 
 
 def test_notify_only_rule_leaves_bookings_alone_and_lists_customers_without_an_address():

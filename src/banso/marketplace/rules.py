@@ -477,7 +477,8 @@ def provider_text(plan: dict[str, Any]) -> str:
 
 
 def customer_text(plan: dict[str, Any], item: dict[str, Any]) -> str:
-    name = item["customer"]["name"] or _("Customer")
+    name = item["customer"]["name"]
+    greeting = _("Dear %(name)s,") % {"name": name} if name else _("Dear customer,")
     facts = _("Booking: %(plan)s with %(provider)s on %(when)s") % {
         "plan": item.get("plan") or item["external_id"],
         "provider": plan["provider"]["name"],
@@ -493,7 +494,7 @@ def customer_text(plan: dict[str, Any], item: dict[str, Any]) -> str:
         body = _("We would like to inform you about your upcoming booking with a provider we are reviewing.")
         body += "\n" + _("Your booking remains valid; you may also choose another provider.")
     return (
-        _("Dear %(name)s,") % {"name": name}
+        greeting
         + "\n\n"
         + body
         + "\n\n"
