@@ -11,6 +11,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
 from openpyxl import Workbook
 
 from banso.core import xlsx
@@ -78,7 +79,7 @@ def render_pdf(forecast: Forecast) -> bytes:
     offer = forecast.offer
     inputs, result = forecast.inputs, forecast.result
     document = Document(f"特別単価のご提案 {offer.name}")
-    document.title_block("特別単価のご提案", f"作成日 {jdate(forecast.created_at.date())}")
+    document.title_block("特別単価のご提案", f"作成日 {jdate(timezone.localdate(forecast.created_at))}")
     document.set_font_size(13)
     document.cell(120, 8, f"{offer.advertiser.name} 御中", new_x="LMARGIN", new_y="NEXT")
     document.set_font_size(10)
