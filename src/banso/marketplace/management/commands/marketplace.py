@@ -10,9 +10,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from banso.marketplace import bookings_cli, concierge_cli, incidents_cli, rules_cli
+from banso.marketplace import bookings_cli, concierge_cli, incidents_cli, providers_cli, rules_cli
 
-AREAS = (bookings_cli, incidents_cli, rules_cli, concierge_cli)
+AREAS = (bookings_cli, providers_cli, incidents_cli, rules_cli, concierge_cli)
 
 
 class Command(BaseCommand):
