@@ -11,8 +11,9 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import CharField, Count, Q, QuerySet, Sum
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -435,7 +436,8 @@ def click_events(click_ids: Iterable[str]) -> QuerySet[Event]:
     """The media's offer_click events carrying any of `click_ids` (their properties' click_id)."""
     return (
         Event.objects.filter(kind=CLICK_KIND)
-        .annotate(click=KeyTextTransform("click_id", "properties"))
+        # As text (a CharField lookup): a JSON key lookup would read the wanted ids as JSON on SQLite.
+        .annotate(click=Cast(KeyTextTransform("click_id", "properties"), CharField()))
         .filter(click__in=list(click_ids))
     )
 

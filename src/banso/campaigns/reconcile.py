@@ -15,8 +15,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+from django.db.models import CharField, Count, Max, Min, Q, QuerySet, Sum
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from banso.activity.models import Event
@@ -236,7 +237,7 @@ def _expired(figures: dict[int, OfferMonth], clicks: Any, now: dt.datetime) -> N
     resulted = Conversion.objects.exclude(click_id="").values("click_id")
     rows = (
         clicks.filter(occurred_at__lt=cutoff)
-        .annotate(click=KeyTextTransform("click_id", "properties"))
+        .annotate(click=Cast(KeyTextTransform("click_id", "properties"), CharField()))
         .exclude(Q(click__in=resulted))
         .order_by()
         .values_list("offer")
