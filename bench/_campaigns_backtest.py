@@ -92,7 +92,6 @@ def _scale(args: Any) -> float:
 def run(args: Any = 1.0) -> dict[str, Any]:
     """Figures of the backtest benchmark; `args` is the scale or an object with `.scale`."""
     from _data import log
-
     from banso.campaigns import forecasting
 
     offers = max(20, round(FULL_OFFERS * _scale(args)))

@@ -32,7 +32,11 @@ def offer():
 def _proposal(offer, rate="10.00", days=14):
     start = timezone.localdate() + dt.timedelta(days=7)
     return forecasts.Proposal(
-        offer=offer, start=start, end=start + dt.timedelta(days=days - 1), reward_type=RewardType.RATE, rate=Decimal(rate)
+        offer=offer,
+        start=start,
+        end=start + dt.timedelta(days=days - 1),
+        reward_type=RewardType.RATE,
+        rate=Decimal(rate),
     )
 
 
@@ -162,8 +166,17 @@ def test_api_creates_lists_and_refuses(offer, api_as):
 def test_command_line_forecast(offer, capsys):
     start = timezone.localdate() + dt.timedelta(days=7)
     call_command(
-        "campaigns", "forecast", "--offer", str(offer.pk), "--from", start.isoformat(),
-        "--to", (start + dt.timedelta(days=6)).isoformat(), "--rate", "8", "--save",
+        "campaigns",
+        "forecast",
+        "--offer",
+        str(offer.pk),
+        "--from",
+        start.isoformat(),
+        "--to",
+        (start + dt.timedelta(days=6)).isoformat(),
+        "--rate",
+        "8",
+        "--save",
     )
     out = capsys.readouterr().out.splitlines()
     data = json.loads(out[-1])

@@ -81,4 +81,9 @@ def test_xlsx_has_the_four_sheets_with_numbers(forecast, api_as):
     assert sum(row[1] for row in past) == 40  # every conversion of the last 12 months
     assert all(isinstance(row[5], int) for row in past)
     menu = list(book["プロモーションメニュー"].iter_rows(min_row=2, values_only=True))
-    assert [(row[0] or "", row[1]) for row in menu] == [("○", "プッシュ通知"), ("", "トップバナー"), ("○", "特集記事"), ("", "メルマガ")]
+    assert [(row[0] or "", row[1]) for row in menu] == [
+        ("○", "プッシュ通知"),
+        ("", "トップバナー"),
+        ("○", "特集記事"),
+        ("", "メルマガ"),
+    ]

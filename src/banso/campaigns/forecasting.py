@@ -154,7 +154,7 @@ class Forecasts:
             "uplift_periods": int(self.uplift_periods[i]),
             "uplift_source": str(self.uplift_source[i]),
             "uplift": round(float(self.uplift[i]), 4),
-            "average_order": int(round(float(self.avg_order[i]))),
+            "average_order": round(float(self.avg_order[i])),
         }
 
 
@@ -323,7 +323,8 @@ def forecast(history: History, cases: Cases, draws: int = DRAWS, seed: int = SEE
     )
     cvr_draw = rng.beta(post_a[:, None], post_b[:, None], size=(n_cases, draws))
     uplift_draw = np.exp(
-        beta[:, None] * log_ratio[:, None] + rng.standard_normal((n_cases, draws)) * (sigma * np.abs(log_ratio))[:, None]
+        beta[:, None] * log_ratio[:, None]
+        + rng.standard_normal((n_cases, draws)) * (sigma * np.abs(log_ratio))[:, None]
     )
     counts_draw = rng.poisson(np.maximum(uu_draw * cvr_draw * uplift_draw, 0.0)).astype(np.float64)
     quantiles = np.quantile(counts_draw, QUANTILES, axis=1).T
@@ -354,7 +355,7 @@ def money_interval(draws: Floats, yen_each: float) -> dict[str, int]:
 
 def count_interval(values: Floats) -> dict[str, int]:
     low, mid, high = values
-    return {"low": int(round(low)), "mid": int(round(mid)), "high": int(round(high))}
+    return {"low": round(low), "mid": round(mid), "high": round(high)}
 
 
 # Backtest --------------------------------------------------------------------------------------------------

@@ -128,10 +128,7 @@ def unique_visitors(
     )
     day = ((visits.occurred_at.epoch_seconds() + JST_OFFSET_SECONDS) // 86_400).cast("int64")
     table = (
-        visits.mutate(day=day)
-        .group_by(["account_id", "day"])
-        .aggregate(uu=visits.end_user_id.nunique())
-        .to_pyarrow()
+        visits.mutate(day=day).group_by(["account_id", "day"]).aggregate(uu=visits.end_user_id.nunique()).to_pyarrow()
     )
     epoch = dt.date(1970, 1, 1)
     return {
@@ -292,8 +289,8 @@ def compute(proposal: Proposal, as_of: dt.date | None = None, backend: Backend |
         "reward_cost": forecasting.money_interval(current_draws, current_yen),
     }
     result["interval"] = forecasting.INTERVAL
-    result["yen_per_acquisition"] = int(round(proposed_yen))
-    result["current_yen_per_acquisition"] = int(round(current_yen))
+    result["yen_per_acquisition"] = round(proposed_yen)
+    result["current_yen_per_acquisition"] = round(current_yen)
     effects = forecasting.period_effects(history)
     own = effects.offer == 0
     result["past_periods"] = [
@@ -306,14 +303,18 @@ def compute(proposal: Proposal, as_of: dt.date | None = None, backend: Backend |
             "uplift": round(float(d / b), 3) if b > 0 else None,
         }
         for s, e, x, b, d in zip(
-            effects.start[own], effects.end[own], effects.x[own], effects.before[own], effects.during[own],
+            effects.start[own],
+            effects.end[own],
+            effects.x[own],
+            effects.before[own],
+            effects.during[own],
             strict=True,
         )
     ]
     inputs = both.row(0) | {
         "as_of": as_of.isoformat(),
         "period_days": days,
-        "base_yen_per_acquisition": int(round(base_yen)),
+        "base_yen_per_acquisition": round(base_yen),
         "reward_ratio": round(float(ratios[0]), 4),
         "draws": forecasting.DRAWS,
         "seed": forecasting.SEED,
@@ -358,7 +359,11 @@ def monthly_results(offer: Offer, as_of: dt.date, months: int = 12) -> list[dict
 
 
 def create(
-    proposal: Proposal, actor: User | None, as_of: dt.date | None = None, via: str = "ui", backend: Backend | None = None
+    proposal: Proposal,
+    actor: User | None,
+    as_of: dt.date | None = None,
+    via: str = "ui",
+    backend: Backend | None = None,
 ) -> Forecast:
     """Compute and save a forecast (audited)."""
     as_of = as_of or timezone.localdate()

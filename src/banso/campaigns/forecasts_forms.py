@@ -15,7 +15,7 @@ class ForecastForm(forms.Form):
     period_start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     period_end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
     reward_type = forms.ChoiceField(label=_("Proposed reward type"), choices=RewardType.choices)
-    rate = forms.DecimalField(label=_("Proposed rate (%)"), required=False, max_digits=5, decimal_places=2)
+    rate = forms.DecimalField(label=_("Proposed rate in percent"), required=False, max_digits=5, decimal_places=2)
     amount = forms.IntegerField(label=_("Proposed reward (yen)"), required=False, min_value=1)
     promotions = forms.MultipleChoiceField(
         label=_("Promotion menu"),

@@ -120,7 +120,9 @@ def forecast_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "forecast": forecast,
         "rows": proposals.forecast_rows(forecast),
         "chart": _chart(forecast),
-        "promotions": [(key, name, text, key in forecast.promotions) for key, (name, text) in proposals.PROMOTION_MENU.items()],
+        "promotions": [
+            (key, name, text, key in forecast.promotions) for key, (name, text) in proposals.PROMOTION_MENU.items()
+        ],
         "reward": proposals.reward_text(forecast.reward_type, forecast.rate, forecast.amount),
         "current_reward": proposals.current_reward_text(forecast),
     }

@@ -21,7 +21,10 @@ from .models import BacktestRun, Forecast, RewardType
 
 # key: (name, short description)
 PROMOTION_MENU: dict[str, tuple[str, str]] = {
-    "push": ("プッシュ通知", "対象サイトを最近訪問したユーザーへ、拡張機能のプッシュ通知でキャンペーンをお知らせします。"),
+    "push": (
+        "プッシュ通知",
+        "対象サイトを最近訪問したユーザーへ、拡張機能のプッシュ通知でキャンペーンをお知らせします。",
+    ),
     "top_banner": ("トップバナー", "拡張機能と会員サイトのトップページにバナーを掲出します（期間中）。"),
     "feature": ("特集記事", "ポイントアップ特集の記事で案件を紹介し、検索・SNSからの流入を集めます。"),
     "newsletter": ("メルマガ", "会員向けメールマガジンで特別単価をご案内します（期間中1回）。"),
@@ -85,7 +88,10 @@ def render_pdf(forecast: Forecast) -> bytes:
     document.set_font_size(10)
     for label, value in (
         ("案件", offer.name),
-        ("期間", f"{jdate(forecast.period_start)}〜{jdate(forecast.period_end)}（{inputs.get('period_days', '')}日間）"),
+        (
+            "期間",
+            f"{jdate(forecast.period_start)}〜{jdate(forecast.period_end)}（{inputs.get('period_days', '')}日間）",
+        ),
         ("ご提案単価", reward_text(forecast.reward_type, forecast.rate, forecast.amount)),
         ("現行単価", current_reward_text(forecast)),
     ):
@@ -104,7 +110,8 @@ def render_pdf(forecast: Forecast) -> bytes:
     document.paragraph(
         f"予測の前提: 日次ユニーク訪問者数の見込み 合計{inputs.get('unique_visitors', 0):,.0f}人、"
         f"コンバージョン率 {inputs.get('conversion_rate', 0) * 100:.2f}%、"
-        f"単価の引き上げ効果 {inputs.get('uplift', 1):.2f}倍（過去の特別単価 {inputs.get('uplift_periods', 0)}件から推定）。"
+        f"単価の引き上げ効果 {inputs.get('uplift', 1):.2f}倍"
+        f"（過去の特別単価 {inputs.get('uplift_periods', 0)}件から推定）。"
         "過去8週間の同曜日平均の訪問者数、過去90日の成果率、過去の特別単価期間の実績をもとに、"
         "乱数シミュレーションで80%の区間を求めています。"
     )
@@ -118,7 +125,13 @@ def render_pdf(forecast: Forecast) -> bytes:
 
     document.heading("過去実績（直近12か月）")
     document.data_table(
-        [("月", "text", 30), ("成果件数", "count", 30), ("確定", "count", 30), ("承認率", "rate", 30), ("報酬額", "yen", 60)],
+        [
+            ("月", "text", 30),
+            ("成果件数", "count", 30),
+            ("確定", "count", 30),
+            ("承認率", "rate", 30),
+            ("報酬額", "yen", 60),
+        ],
         [
             (m["month"], m["conversions"], m["approved"], m["approval_rate"], m["reward"])
             for m in result.get("monthly", [])
@@ -129,7 +142,10 @@ def render_pdf(forecast: Forecast) -> bytes:
     if periods:
         document.data_table(
             [("期間", "text", 70), ("単価倍率", "decimal", 36), ("成果率の伸び", "text", 36), ("", "text", 38)],
-            [(f"{p['start']}〜{p['end']}", p["ratio"], f"{p['uplift']:.2f}倍" if p["uplift"] else "—", "") for p in periods],
+            [
+                (f"{p['start']}〜{p['end']}", p["ratio"], f"{p['uplift']:.2f}倍" if p["uplift"] else "—", "")
+                for p in periods
+            ],
         )
     else:
         document.paragraph("この案件の過去の特別単価の実績はありません（同カテゴリの実績から推定しています）。")
