@@ -8,12 +8,14 @@ or keeps what the database already holds when it is the same size.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
 import sys
 import time
 from datetime import date
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -118,3 +120,17 @@ def ensure_demo(
     build_seconds = time.monotonic() - started
     have_accounts, have_events = demo_counts()
     return {"accounts": have_accounts, "events": have_events, "cached": False, "build_seconds": build_seconds}
+
+
+def other_area(name: str, keys: tuple[str, ...], scale: float) -> dict[str, Any]:
+    """Another area's part of the benchmark (bench/<name>.py: run(scale) -> dict), or nulls when it is missing."""
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    try:
+        module = importlib.import_module(name)
+    except ImportError:
+        log(f"{name}.py not found: {', '.join(keys)} reported as null")
+        return dict.fromkeys(keys)
+    result = dict(module.run(scale))
+    return {key: result.get(key) for key in keys} | {k: v for k, v in result.items() if k not in keys}

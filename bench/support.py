@@ -22,17 +22,14 @@ Also runs the knowledge-base search and chat benchmarks written by their areas (
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import resource
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from _data import BENCH_SEED, default_postgres, log, prepare_database
+from _data import BENCH_SEED, default_postgres, log, other_area, prepare_database
 
 FULL_INQUIRIES = 1_000_000
 AGENTS = 60
@@ -98,7 +95,7 @@ def run(scale: float = 1.0) -> dict[str, Any]:
         ("_support_kb", ("articles", "search_p95_ms")),
         ("_support_chat", ("chat_connections", "chat_p95_ms")),
     ):
-        figures.update(_other_area(name, keys, scale))
+        figures.update(other_area(name, keys, scale))
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     figures.update(
@@ -109,20 +106,6 @@ def run(scale: float = 1.0) -> dict[str, Any]:
         }
     )
     return figures
-
-
-def _other_area(name: str, keys: tuple[str, ...], scale: float) -> dict[str, Any]:
-    """Another area's part of the benchmark (bench/<name>.py: run(scale) -> dict), or nulls when it is missing."""
-    here = str(Path(__file__).resolve().parent)
-    if here not in sys.path:
-        sys.path.insert(0, here)
-    try:
-        module = importlib.import_module(name)
-    except ImportError:
-        log(f"{name}.py not found: {', '.join(keys)} reported as null")
-        return dict.fromkeys(keys)
-    result = dict(module.run(scale))
-    return {key: result.get(key) for key in keys} | {k: v for k, v in result.items() if k not in keys}
 
 
 # Data ------------------------------------------------------------------------------------------------------
