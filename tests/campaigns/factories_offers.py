@@ -24,7 +24,9 @@ def fixed_offer(amount: int = 1500, **kwargs) -> Offer:
 
 def draft_offer(**kwargs) -> Offer:
     """An offer whose partnership was just approved: nothing on its checklist yet."""
-    return OfferFactory(status=OfferStatus.APPROVED, checklist={}, **kwargs)
+    kwargs.setdefault("checklist", {})
+    kwargs.setdefault("status", OfferStatus.APPROVED)
+    return OfferFactory(**kwargs)
 
 
 def month_rate(offer: Offer, year: int, month: int, rate: str | None = "10.00", **kwargs) -> SpecialRate:

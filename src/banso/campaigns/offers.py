@@ -145,7 +145,7 @@ def reward_values(
 
 
 def reward_text(reward_type: str, rate: Decimal | None, amount: int | None) -> str:
-    """"5.00%" for a rate, "1,500円" for a fixed amount."""
+    """ "5.00%" for a rate, "1,500円" for a fixed amount."""
     if reward_type == RewardType.RATE:
         return "" if rate is None else f"{Decimal(rate).quantize(RATE_STEP)}%"
     return "" if amount is None else f"{amount:,}円"
@@ -202,13 +202,24 @@ def _special_rate_active(offer: Offer) -> bool:
 
 
 @transaction.atomic
-def save_offer(offer: Offer | None, data: Mapping[str, Any], *, actor: User | None, via: str = "ui") -> Offer:
+def save_offer(
+    offer: Offer | None,
+    data: Mapping[str, Any],
+    *,
+    actor: User | None,
+    via: str = "ui",
+    source: str = "",
+    external_id: str = "",
+) -> Offer:
     """Create (offer=None) or update an offer from `data` (advertiser, asp, asp_offer_id, name, category,
     landing_url, conditions, base_reward_type, base_rate, base_amount, cashback_share, owner). Keys left out of
-    an update keep their value. The live reward follows the base unless a special rate is in force."""
+    an update keep their value. The live reward follows the base unless a special rate is in force. A new offer
+    from an import carries its `source` and `external_id`."""
     creating = offer is None
     if offer is None:
-        offer = Offer(external_id=uuid.uuid4().hex)
+        offer = Offer(external_id=external_id or uuid.uuid4().hex)
+        if source:
+            offer.source = source
         before = None
     else:
         offer = Offer.objects.select_for_update().get(pk=offer.pk)
@@ -251,10 +262,17 @@ def save_offer(offer: Offer | None, data: Mapping[str, Any], *, actor: User | No
         share = data.get("cashback_share")
         offer.cashback_share = parse_percent("cashback_share", 50 if share in (None, "") and creating else share)  # type: ignore[assignment]
     if "owner" in data:
-        offer.owner = data.get("owner") or None  # type: ignore[assignment]
-    if (
-        Offer.objects.filter(asp=offer.asp, asp_offer_id=offer.asp_offer_id).exclude(pk=offer.pk).exists()
-    ):
+        owner = data.get("owner")
+        if owner is None or owner == "" or hasattr(owner, "pk"):
+            offer.owner = owner or None
+        else:
+            from banso.core.models import User
+
+            try:
+                offer.owner = User.objects.get(pk=int(owner))
+            except (TypeError, ValueError, User.DoesNotExist):
+                raise OfferError("owner", _("Choose a user.")) from None
+    if Offer.objects.filter(asp=offer.asp, asp_offer_id=offer.asp_offer_id).exclude(pk=offer.pk).exists():
         raise OfferError(
             "asp_offer_id",
             _("%(asp)s already has an offer with program id %(id)s.") % {"asp": offer.asp, "id": offer.asp_offer_id},
@@ -288,7 +306,9 @@ def checklist_rows(offer: Offer) -> list[dict[str, Any]]:
     rows = []
     for key, label in CHECKLIST:
         when = ticked.get(key)
-        rows.append({"key": key, "label": label, "done": bool(when), "at": dt.datetime.fromisoformat(when) if when else None})
+        rows.append(
+            {"key": key, "label": label, "done": bool(when), "at": dt.datetime.fromisoformat(when) if when else None}
+        )
     return rows
 
 
@@ -427,9 +447,7 @@ def search(
 ) -> QuerySet[Offer]:
     """Offers matching the filters, each annotated with `special_active` (a special rate is in force)."""
     qs = Offer.objects.select_related("advertiser", "asp").annotate(
-        special_active=Exists(
-            SpecialRate.objects.filter(offer_id=OuterRef("pk"), status=SpecialRateStatus.ACTIVE)
-        )
+        special_active=Exists(SpecialRate.objects.filter(offer_id=OuterRef("pk"), status=SpecialRateStatus.ACTIVE))
     )
     if status:
         qs = qs.filter(status=status)

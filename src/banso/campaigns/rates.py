@@ -56,7 +56,7 @@ def parse_instant(field_name: str, value: Any) -> dt.datetime:
 
 
 def local(moment: dt.datetime) -> str:
-    """"2026-12-01 00:00" in Tokyo."""
+    """ "2026-12-01 00:00" in Tokyo."""
     return moment.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
 
 
@@ -71,7 +71,9 @@ def rate_reward_text(rate: SpecialRate) -> str:
 # Creating, editing, cancelling -------------------------------------------------------------------------------
 
 
-def overlapping(offer: Offer, starts_at: dt.datetime, ends_at: dt.datetime, *, exclude: int | None = None) -> QuerySet[SpecialRate]:
+def overlapping(
+    offer: Offer, starts_at: dt.datetime, ends_at: dt.datetime, *, exclude: int | None = None
+) -> QuerySet[SpecialRate]:
     """Non-cancelled periods of `offer` that overlap [starts_at, ends_at)."""
     qs = SpecialRate.objects.filter(
         offer=offer, status__in=LIVE, starts_at__lt=ends_at, ends_at__gt=starts_at
@@ -160,12 +162,12 @@ def save_rate(
 def _differs(rate: SpecialRate, name: str, value: Any) -> bool:
     current = getattr(rate, name)
     if name == "starts_at":
-        return parse_instant(name, value) != current
+        return bool(parse_instant(name, value) != current)
     if name == "rate" and current is not None:
         try:
             from decimal import Decimal
 
-            return Decimal(str(value)) != current
+            return bool(Decimal(str(value)) != current)
         except ArithmeticError:
             return True
     return str(value) != str(current)
@@ -350,7 +352,7 @@ def _live_rates(offer: Offer | None, since: dt.datetime | None) -> QuerySet[Spec
 def conflicts(*, offer: Offer | None = None, since: dt.datetime | None = None) -> list[tuple[SpecialRate, SpecialRate]]:
     """Pairs of non-cancelled periods of one offer that overlap (possible when written around the checks, e.g.
     by an import); `since` leaves out periods that ended before it."""
-    pairs = []
+    pairs: list[tuple[SpecialRate, SpecialRate]] = []
     current: list[SpecialRate] = []
     last_offer = None
     for rate in _live_rates(offer, since).iterator(chunk_size=2000):
@@ -413,6 +415,7 @@ def _apply_one(
     if RateSwitch.objects.filter(special_rate=rate, kind=kind).exists():
         return None
     before_audit = snapshot(offer, REWARD_FIELDS)
+    rate_before = snapshot(rate, RATE_AUDITED)
     before = _reward(offer)
     if kind == SwitchKind.START:
         offer.reward_type, offer.reward_rate, offer.reward_amount = rate.reward_type, rate.rate, rate.amount
@@ -463,6 +466,16 @@ def _apply_one(
         action=AuditAction.UPDATE,
         before=before_audit,
         after=snapshot(offer, REWARD_FIELDS),
+        account_id=offer.advertiser_id,
+        via=via,
+    )
+    # The period's own entry too: a hand-over between two equal rewards changes nothing on the offer.
+    record_change(
+        actor=actor,
+        obj=rate,
+        action=AuditAction.UPDATE,
+        before=rate_before,
+        after=snapshot(rate, RATE_AUDITED),
         account_id=offer.advertiser_id,
         via=via,
     )

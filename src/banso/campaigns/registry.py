@@ -3,7 +3,7 @@
 listed here."""
 
 # Dotted module names of banso.campaigns areas whose register() runs at start-up.
-REGISTRATIONS: list[str] = ["rates_tasks", "conversions_import", "push"]
+REGISTRATIONS: list[str] = ["rates_tasks", "importing", "conversions_import", "push"]
 
 
 def register() -> None:
