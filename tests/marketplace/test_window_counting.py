@@ -102,3 +102,17 @@ def test_window_counts_are_per_provider_and_include_providers_without_incidents(
     }
     assert counts[other.pk][30]["count"] == 0 and counts[other.pk][90] == {"count": 1, "points": 3}
     assert counts[quiet.pk][365] == {"count": 0, "points": 0}
+
+
+def test_monthly_history_puts_incidents_in_their_tokyo_month(provider):
+    from banso.marketplace.incidents import monthly_history
+
+    # 2026-10-31 23:30 Tokyo is still October in Tokyo (14:30 UTC); 2026-11-01 00:10 Tokyo is November.
+    IncidentFactory(provider=provider.account, occurred_at=tokyo(2026, 10, 31, 23, 30))
+    IncidentFactory(provider=provider.account, occurred_at=tokyo(2026, 11, 1, 0, 10), severity=Severity.HIGH)
+    IncidentFactory(provider=provider.account, occurred_at=tokyo(2025, 11, 30, 12), type=IncidentType.LATE)
+    reported(provider=provider.account, occurred_at=tokyo(2026, 11, 2))
+    history = monthly_history(provider.account, 12, NOW)
+    assert history["months"][0] == "2025-12" and history["months"][-1] == "2026-11"
+    assert history["types"] == {"no_show": [0] * 10 + [1, 1]}
+    assert history["points"][-2:] == [2, 3]
