@@ -105,6 +105,8 @@ def layout_for(present: tuple[str, ...], source: str) -> tuple[ReportFormat, lis
 def lines_from(checked: Checked) -> tuple[list[ConversionIn], dict[str, str]]:
     """The checked frame as standard lines, and each standard column's name in the file (for errors)."""
     layout, errors = layout_for(checked.present, checked.source)
+    if errors:
+        raise ImportRefused(errors, total_rows=checked.frame.height)
     present = set(checked.present)
     names = {standard: layout.header_for(standard, present) for standard in STANDARD_COLUMNS}
     for standard in REQUIRED:
