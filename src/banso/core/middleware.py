@@ -25,6 +25,8 @@ PUBLIC_PREFIXES = (
     "/support/help/",
     "/support/widget/",
     "/support/inbound/",
+    # Campaigns: tracked click links of push/email notifications (random per-delivery tokens).
+    "/campaigns/c/",
 )
 
 
