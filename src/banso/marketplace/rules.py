@@ -80,6 +80,7 @@ RULE_FIELDS = (
     "horizon_days",
     "requires_approval",
 )
+FIRING_AUDIT = ("status", "decided_by", "decision_note", "executed_at")
 BOOKING_AUDIT = ("status", "cancelled_at", "cancellation_reason", "cancelled_by", "refund_due", "cancellation_fee")
 MAX_HORIZON_DAYS = 365
 MAX_ALTERNATIVES = 10
@@ -323,10 +324,9 @@ def evaluate(
     result.firings, result.already_fired = saved, already
     if run is not None:
         run.progress(85, _("Executing rules without approval"), firings=len(saved))
-    for firing in saved:
-        if not firing.rule.requires_approval:
-            execute(firing, actor=None, via="rule", now=now)
-            result.executed += 1
+    automatic = [f for f in saved if not f.rule.requires_approval]
+    if automatic:
+        result.executed = execute_new(automatic, now)
     return result
 
 
@@ -539,117 +539,184 @@ def execute(
     now: dt.datetime | None = None,
 ) -> Firing:
     """Carry out a proposed firing's plan item by item (see the module docstring), in one transaction."""
-    from . import providers  # helper A's module: provider status changes with their own audit
-
     now = now or timezone.now()
-    with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):
-        firing = _locked_proposed(firing)
-        plan = firing.plan
-        pid = firing.provider_id
-        account = Account.objects.get(pk=pid)
-        profile = Provider.objects.select_for_update().filter(pk=pid).first()
-        outcome: dict[str, Any] = {"bookings": {}, "messages": [], "warn": "", "hold": ""}
-        rule_name = plan.get("rule", {}).get("name", firing.rule.name)
-        reason = _("Rule reached: %(rule)s") % {"rule": rule_name}
-        sent: set[str] = set()
+    with transaction.atomic():
+        locked = _locked_proposed(firing)
+        _carry_out([locked], actor, via, note, now)
+    return locked
 
-        def send(message: dict[str, Any], text: str, key: str) -> None:
-            if not message["to"]:
-                outcome["messages"].append({**message, "result": "no address", "dedupe_key": key})
-                return
-            enqueue_email(message["to"], message["subject"], text, source=SOURCE, dedupe_key=key, account=account)
-            outcome["messages"].append({**message, "result": "queued", "dedupe_key": key})
-            sent.add(key)
 
-        from banso.playbooks.outbox import enqueue_email
+def execute_new(firings: Sequence[Firing], now: dt.datetime) -> int:
+    """Execute the firings an evaluation just created for rules without approval, all in one batch (the same
+    steps as `execute`, a handful of queries for any number of firings). Returns how many were executed."""
+    with transaction.atomic():
+        locked = list(
+            Firing.objects.select_for_update()
+            .select_related("rule")
+            .filter(pk__in=[f.pk for f in firings], status=FiringStatus.PROPOSED)
+            .order_by("pk")
+        )
+        _carry_out(locked, None, "rule", "", now)
+    done = {f.pk: f for f in locked}
+    for f in firings:
+        if f.pk in done:
+            f.status, f.executed_at, f.outcome = done[f.pk].status, done[f.pk].executed_at, done[f.pk].outcome
+    return len(locked)
 
-        if plan.get("warn"):
-            if profile is not None and profile.status == ProviderStatus.ACTIVE:
-                providers.set_status(profile, ProviderStatus.WARNED, actor=actor, reason=reason, via=via, now=now)
-                profile.status = ProviderStatus.WARNED
-                outcome["warn"] = "warned"
-            else:
-                outcome["warn"] = _("status left as %(status)s") % {
-                    "status": profile.get_status_display() if profile else "—"
-                }
-        if plan.get("hold"):
-            if profile is not None and profile.status in (ProviderStatus.ACTIVE, ProviderStatus.WARNED):
-                providers.set_status(profile, ProviderStatus.ON_HOLD, actor=actor, reason=reason, via=via, now=now)
-                profile.status = ProviderStatus.ON_HOLD
-                outcome["hold"] = "on_hold"
-            else:
-                outcome["hold"] = _("status left as %(status)s") % {
-                    "status": profile.get_status_display() if profile else "—"
-                }
-        for message in plan.get("messages", []):
-            if message["kind"] == "provider":
-                send(message, provider_text(plan), f"firing:{firing.pk}:warn")
 
-        items = plan.get("bookings", [])
-        bookings = Booking.objects.select_for_update().in_bulk([item["id"] for item in items])
+def _outbox_email(to: str, subject: str, text: str, key: str, account: Account | None) -> Any:
+    """An outbox email row exactly as `outbox.enqueue_email` builds it, for one bulk insert of a batch."""
+    from email.utils import make_msgid
+
+    from banso.playbooks import outbox
+    from banso.playbooks.models import MessageKind, OutboxMessage
+
+    return OutboxMessage(
+        kind=MessageKind.EMAIL,
+        source=SOURCE,
+        dedupe_key=key,
+        account=account,
+        to_email=to.strip(),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        subject=subject,
+        body_text=text,
+        message_id=make_msgid(domain=outbox.message_id_domain()),
+    )
+
+
+def _status_left(profile: Provider | None) -> str:
+    return _("status left as %(status)s") % {"status": profile.get_status_display() if profile else "—"}
+
+
+def _carry_out(firings: list[Firing], actor: User | None, via: str, note: str, now: dt.datetime) -> None:
+    """Follow the plans of locked, proposed firings (inside the caller's transaction)."""
+    from banso.playbooks.models import OutboxMessage
+
+    from . import providers  # status changes with their own audit and the platform's webhook
+
+    if not firings:
+        return
+    user = actor if actor is not None and actor.is_authenticated else None
+    with translation.override(settings.LANGUAGE_CODE):
+        pids = sorted({f.provider_id for f in firings})
+        accounts = Account.objects.in_bulk(pids)
+        profiles = Provider.objects.select_for_update().in_bulk(pids)
+        current = {pid: p.status for pid, p in profiles.items()}
+        status_changes: dict[int, tuple[str, str]] = {}
+        booking_ids = [item["id"] for f in firings for item in f.plan.get("bookings", [])]
+        bookings = Booking.objects.select_for_update().in_bulk(booking_ids) if booking_ids else {}
+        emails: list[Any] = []
         changed: list[Booking] = []
         audits: list[AuditEntry] = []
-        messages_by_booking = {m["booking"]: m for m in plan.get("messages", []) if m.get("booking")}
-        for item in items:
-            booking = bookings.get(item["id"])
-            skip = _skip_reason(item, booking, pid)
-            if skip:
-                outcome["bookings"][str(item["id"])] = {"result": "skipped", "reason": skip}
-                continue
-            assert booking is not None
-            if item["action"] == "cancel":
-                before = snapshot(booking, BOOKING_AUDIT)
-                booking.status = BookingStatus.CANCELLED
-                booking.cancelled_at = now
-                booking.cancellation_reason = reason[:300]
-                booking.cancelled_by = firing
-                booking.refund_due = bool(item["refund"])
-                if item["refund"]:
-                    booking.cancellation_fee = 0
-                changed.append(booking)
-                changes = diff(before, snapshot(booking, BOOKING_AUDIT))
-                audits.append(
-                    AuditEntry(
-                        actor=actor if actor is not None and actor.is_authenticated else None,
-                        via=via,
-                        action=AuditAction.UPDATE,
-                        object_type=Booking._meta.label_lower,
-                        object_id=str(booking.pk),
-                        object_repr=str(booking)[:200],
-                        account_id=pid,
-                        changes=changes,
-                    )
-                )
-                outcome["bookings"][str(item["id"])] = {"result": "cancelled", "refund_amount": item["refund_amount"]}
-            else:
-                outcome["bookings"][str(item["id"])] = {"result": "notified"}
-            message = messages_by_booking.get(item["id"])
-            if message is not None:
-                send(message, customer_text(plan, item), f"firing:{firing.pk}:booking:{item['id']}")
-        if changed:
-            Booking.objects.bulk_update(changed, list(BOOKING_AUDIT))
-        if audits:
-            record_changes_bulk(audits)
+        for firing in firings:
+            plan, pid = firing.plan, firing.provider_id
+            account, profile = accounts[pid], profiles.get(pid)
+            outcome: dict[str, Any] = {"bookings": {}, "messages": [], "warn": "", "hold": ""}
+            reason = (_("Rule reached: %(rule)s") % {"rule": plan.get("rule", {}).get("name", firing.rule.name)})[:300]
 
-        before = snapshot(firing, ("status", "decided_by", "decision_note", "executed_at"))
-        firing.status = FiringStatus.EXECUTED
-        firing.executed_at = now
-        firing.outcome = outcome
-        if actor is not None:
-            firing.decided_by, firing.decided_at = actor, now
-        if note:
-            firing.decision_note = note[:300]
-        firing.save(update_fields=["status", "executed_at", "outcome", "decided_by", "decided_at", "decision_note"])
-        record_change(
-            actor=actor,
-            obj=firing,
-            action=AuditAction.UPDATE,
-            before=before,
-            after=snapshot(firing, ("status", "decided_by", "decision_note", "executed_at")),
-            account_id=pid,
-            via=via,
+            def send(
+                message: dict[str, Any],
+                text: str,
+                key: str,
+                outcome: dict[str, Any] = outcome,
+                account: Account = account,
+            ) -> None:
+                if not message["to"]:
+                    outcome["messages"].append({**message, "result": "no address", "dedupe_key": key})
+                    return
+                emails.append(_outbox_email(message["to"], message["subject"], text, key, account))
+                outcome["messages"].append({**message, "result": "queued", "dedupe_key": key})
+
+            if plan.get("warn"):
+                if profile is not None and current[pid] == ProviderStatus.ACTIVE:
+                    current[pid] = ProviderStatus.WARNED
+                    status_changes[pid] = (ProviderStatus.WARNED, reason)
+                    outcome["warn"] = "warned"
+                else:
+                    outcome["warn"] = _status_left(profile)
+            if plan.get("hold"):
+                if profile is not None and current[pid] in (ProviderStatus.ACTIVE, ProviderStatus.WARNED):
+                    current[pid] = ProviderStatus.ON_HOLD
+                    status_changes[pid] = (ProviderStatus.ON_HOLD, reason)
+                    outcome["hold"] = "on_hold"
+                else:
+                    outcome["hold"] = _status_left(profile)
+            for message in plan.get("messages", []):
+                if message["kind"] == "provider":
+                    send(message, provider_text(plan), f"firing:{firing.pk}:warn")
+            messages_by_booking = {m["booking"]: m for m in plan.get("messages", []) if m.get("booking")}
+            for item in plan.get("bookings", []):
+                booking = bookings.get(item["id"])
+                skip = _skip_reason(item, booking, pid)
+                if skip:
+                    outcome["bookings"][str(item["id"])] = {"result": "skipped", "reason": skip}
+                    continue
+                assert booking is not None
+                if item["action"] == "cancel":
+                    before = snapshot(booking, BOOKING_AUDIT)
+                    booking.status = BookingStatus.CANCELLED
+                    booking.cancelled_at = now
+                    booking.cancellation_reason = reason
+                    booking.cancelled_by = firing
+                    booking.refund_due = bool(item["refund"])
+                    if item["refund"]:
+                        booking.cancellation_fee = 0
+                    changed.append(booking)
+                    audits.append(
+                        AuditEntry(
+                            actor=user,
+                            via=via,
+                            action=AuditAction.UPDATE,
+                            object_type=Booking._meta.label_lower,
+                            object_id=str(booking.pk),
+                            object_repr=str(booking)[:200],
+                            account_id=pid,
+                            changes=diff(before, snapshot(booking, BOOKING_AUDIT)),
+                        )
+                    )
+                    outcome["bookings"][str(item["id"])] = {
+                        "result": "cancelled",
+                        "refund_amount": item["refund_amount"],
+                    }
+                else:
+                    outcome["bookings"][str(item["id"])] = {"result": "notified"}
+                message = messages_by_booking.get(item["id"])
+                if message is not None:
+                    send(message, customer_text(plan, item), f"firing:{firing.pk}:booking:{item['id']}")
+
+            before = snapshot(firing, FIRING_AUDIT)
+            firing.status, firing.executed_at, firing.outcome = FiringStatus.EXECUTED, now, outcome
+            if user is not None:
+                firing.decided_by, firing.decided_at = user, now
+            if note:
+                firing.decision_note = note[:300]
+            audits.append(
+                AuditEntry(
+                    actor=user,
+                    via=via,
+                    action=AuditAction.UPDATE,
+                    object_type=Firing._meta.label_lower,
+                    object_id=str(firing.pk),
+                    object_repr=str(firing)[:200],
+                    account_id=pid,
+                    changes=diff(before, snapshot(firing, FIRING_AUDIT)),
+                )
+            )
+        for pid, (status, reason) in status_changes.items():
+            providers.set_status(profiles[pid], status, actor=user, reason=reason, via=via, now=now)
+        if changed:
+            Booking.objects.bulk_update(changed, list(BOOKING_AUDIT), batch_size=2000)
+        if emails:
+            # A (source, dedupe_key) is queued once: keys already there (none, for a firing executed once) stay.
+            keys = [m.dedupe_key for m in emails]
+            there = set(
+                OutboxMessage.objects.filter(source=SOURCE, dedupe_key__in=keys).values_list("dedupe_key", flat=True)
+            )
+            OutboxMessage.objects.bulk_create([m for m in emails if m.dedupe_key not in there], batch_size=2000)
+        Firing.objects.bulk_update(
+            firings, ["status", "executed_at", "outcome", "decided_by", "decided_at", "decision_note"], batch_size=2000
         )
-    return firing
+        record_changes_bulk(audits)
 
 
 def approve(firing: Firing, actor: User | None, note: str = "", *, via: str = "ui") -> Firing:
