@@ -147,3 +147,21 @@ def test_the_asp_list_and_form(client_as):
     assert response.status_code == 302
     response = client.post(reverse("campaigns:asp_new"), {"code": "janet", "name": "JANet"})
     assert response.status_code == 200 and "code" in response.context["form"].errors
+
+
+def test_an_active_rate_only_changes_its_end_from_the_form(client_as):
+    offer = OfferFactory()
+    rate = SpecialRateFactory(offer=offer, starts_at=tokyo(2020, 1, 1), ends_at=tokyo(2099, 1, 1))
+    from banso.campaigns import rates
+
+    rates.apply_due()
+    client = client_as(Role.CSM)
+    assert client.get(reverse("campaigns:rate_edit", args=[rate.pk])).status_code == 200
+    response = client.post(
+        reverse("campaigns:rate_edit", args=[rate.pk]),
+        {"starts_at": "2021-01-01T00:00", "ends_at": "2098-01-01T00:00", "reward_type": "rate", "rate": "99"},
+    )
+    assert response.status_code == 302
+    rate.refresh_from_db()
+    assert rate.ends_at == tokyo(2098, 1, 1) and rate.starts_at == tokyo(2020, 1, 1) and str(rate.rate) == "10.00"
+    assert client.get(reverse("campaigns:offer", args=[offer.pk])).status_code == 200
