@@ -44,21 +44,73 @@ def month():
         return ConversionFactory(offer=offer, **kw)
 
     approved = ConversionStatus.APPROVED
-    result(click_id="c1", end_user=u1, status=approved, reward=1000, cashback=500, order_amount=20000,
-           occurred_at=tokyo(2026, 11, 2, 11), decided_at=tokyo(2026, 11, 20))
-    result(click_id="c3", end_user=u2, status=approved, reward=600, cashback=300, order_amount=12000,
-           occurred_at=tokyo(2026, 11, 4, 11), decided_at=tokyo(2026, 11, 20), cashback_paid_at=tokyo(2026, 11, 25))
-    result(click_id="c4", end_user=u3, status=ConversionStatus.REJECTED, reward=800, cashback=0, order_amount=16000,
-           occurred_at=tokyo(2026, 11, 5, 11), decided_at=tokyo(2026, 11, 20))
-    result(click_id="c0", end_user=u1, status=ConversionStatus.PENDING, reward=400, cashback=200, order_amount=8000,
-           occurred_at=tokyo(2026, 11, 1, 0))  # the first instant of November, Tokyo
-    result(click_id="zz-not-ours", end_user=None, status=approved, reward=200, cashback=100, order_amount=4000,
-           occurred_at=tokyo(2026, 11, 10, 11), decided_at=tokyo(2026, 11, 20))
+    result(
+        click_id="c1",
+        end_user=u1,
+        status=approved,
+        reward=1000,
+        cashback=500,
+        order_amount=20000,
+        occurred_at=tokyo(2026, 11, 2, 11),
+        decided_at=tokyo(2026, 11, 20),
+    )
+    result(
+        click_id="c3",
+        end_user=u2,
+        status=approved,
+        reward=600,
+        cashback=300,
+        order_amount=12000,
+        occurred_at=tokyo(2026, 11, 4, 11),
+        decided_at=tokyo(2026, 11, 20),
+        cashback_paid_at=tokyo(2026, 11, 25),
+    )
+    result(
+        click_id="c4",
+        end_user=u3,
+        status=ConversionStatus.REJECTED,
+        reward=800,
+        cashback=0,
+        order_amount=16000,
+        occurred_at=tokyo(2026, 11, 5, 11),
+        decided_at=tokyo(2026, 11, 20),
+    )
+    result(
+        click_id="c0",
+        end_user=u1,
+        status=ConversionStatus.PENDING,
+        reward=400,
+        cashback=200,
+        order_amount=8000,
+        occurred_at=tokyo(2026, 11, 1, 0),
+    )  # the first instant of November, Tokyo
+    result(
+        click_id="zz-not-ours",
+        end_user=None,
+        status=approved,
+        reward=200,
+        cashback=100,
+        order_amount=4000,
+        occurred_at=tokyo(2026, 11, 10, 11),
+        decided_at=tokyo(2026, 11, 20),
+    )
     # Either side of the month (Tokyo): not November's.
-    result(click_id="c2", end_user=u1, status=ConversionStatus.PENDING, reward=999, cashback=499,
-           occurred_at=tokyo(2026, 10, 31, 23, 59))
-    result(click_id="c5", end_user=u3, status=ConversionStatus.PENDING, reward=999, cashback=499,
-           occurred_at=tokyo(2026, 12, 1, 0))
+    result(
+        click_id="c2",
+        end_user=u1,
+        status=ConversionStatus.PENDING,
+        reward=999,
+        cashback=499,
+        occurred_at=tokyo(2026, 10, 31, 23, 59),
+    )
+    result(
+        click_id="c5",
+        end_user=u3,
+        status=ConversionStatus.PENDING,
+        reward=999,
+        cashback=499,
+        occurred_at=tokyo(2026, 12, 1, 0),
+    )
     return offer, other, (u1, u2, u3)
 
 
@@ -91,7 +143,7 @@ def test_clicks_inside_the_window_are_not_expired(month):
 
 
 def test_cashback_owed_per_user_for_the_payout_team(month):
-    _offer, _other, (u1, u2, _u3) = month
+    _offer, _other, (u1, _u2, _u3) = month
     owed = reconcile.cashback_owed()
     assert [(u.external_id, u.results, u.owed) for u in owed] == [(u1.external_id, 1, 500), ("", 1, 100)]
     assert reconcile.cashback_owed(month=dt.date(2026, 12, 1)) == []
