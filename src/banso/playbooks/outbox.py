@@ -31,6 +31,11 @@ Webhooks have no such point of no return: a row left `sending` by a dead worker 
 (`last_error` says so) and posted again with the same `X-Banso-Delivery` id, so the receiver can recognise a
 copy; webhook delivery is at-least-once.
 
+Web push messages (`enqueue_web_push`: a user's browser subscriptions and a JSON payload) go out with the
+standard Web Push protocol (VAPID signature, aes128gcm encryption; pywebpush), at-least-once like webhooks. One
+accepting subscription delivers the message; 404/410 answers are handed to the `on_web_push_gone` callbacks (the
+owner of the subscriptions revokes them) and, when every subscription is gone, fail the message for good.
+
 Scheduling. The loop is the way to deliver within seconds. `register()` also adds a scheduler job that,
 once a minute, queues a background task to deliver what is due when messages are waiting and no such task
 is pending: with only the task worker and the scheduler running (as `scripts/demo` does) mail still goes out,
