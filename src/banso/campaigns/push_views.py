@@ -97,14 +97,14 @@ def _act(request: HttpRequest, pk: int, action: Any, done: str) -> HttpResponse:
     return redirect("campaigns:push_campaign", pk=row.pk)
 
 
-@require_POST
 @requires(Capability.SEND_CAMPAIGNS)
+@require_POST
 def send_now(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(request, pk, lambda c: push.start_send(c, _actor(request)), _("Sending started."))
 
 
-@require_POST
 @requires(Capability.SEND_CAMPAIGNS)
+@require_POST
 def schedule(request: HttpRequest, pk: int) -> HttpResponse:
     form = CampaignForm(request.POST)
     form.is_valid()
@@ -115,8 +115,8 @@ def schedule(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(request, pk, lambda c: push.schedule(c, when), _("Campaign scheduled."))
 
 
-@require_POST
 @requires(Capability.SEND_CAMPAIGNS)
+@require_POST
 def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(request, pk, push.cancel, _("Campaign cancelled."))
 
