@@ -5,6 +5,8 @@ the outbox so the platform stops (or resumes) taking bookings."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -17,7 +19,7 @@ from django.utils.translation import gettext as _
 from banso.accounts.choices import AccountKind
 from banso.accounts.models import Account
 from banso.core.choices import AuditAction
-from banso.core.services import record_change, snapshot
+from banso.core.services import change_entry, record_changes_bulk, snapshot
 from banso.core.text import search_key
 from banso.playbooks.outbox import enqueue_webhook
 
@@ -35,7 +37,69 @@ class ProviderError(IncidentError):
     """Refused input about a provider; `field` names what was wrong."""
 
 
+def _check(status: str, reason: str) -> str:
+    if status not in ProviderStatus.values:
+        raise ProviderError("status", _("Choose one of the provider statuses."))
+    reason = (reason or "").strip()
+    if len(reason) > 300:
+        raise ProviderError("reason", _("The reason is too long (300 characters at most)."))
+    return reason
+
+
 @transaction.atomic
+def set_statuses(
+    changes: Mapping[int, tuple[str, str]],
+    *,
+    actor: User | None,
+    via: str = "ui",
+    now: dt.datetime | None = None,
+) -> list[int]:
+    """Change the statuses of many providers at once ({provider id: (status, reason)}): one UPDATE per
+    (status, reason), the audit entries in one insert, the platform told of each. Returns the ids changed."""
+    checked = {pid: (status, _check(status, reason)) for pid, (status, reason) in changes.items()}
+    now = now or timezone.now()
+    locked = Provider.objects.select_for_update().select_related("account").in_bulk(list(checked))
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    entries = []
+    url = settings.MARKETPLACE_PLATFORM_WEBHOOK_URL
+    for pid, (status, reason) in checked.items():
+        provider = locked.get(pid)
+        if provider is None or provider.status == status:
+            continue
+        before = snapshot(provider, AUDITED)
+        provider.status, provider.status_changed_at, provider.status_reason = status, now, reason
+        groups[(status, reason)].append(pid)
+        entry = change_entry(
+            actor=actor,
+            obj=provider,
+            action=AuditAction.UPDATE,
+            before=before,
+            after=snapshot(provider, AUDITED),
+            account_id=pid,
+            via=via,
+        )
+        if entry is not None:
+            entries.append(entry)
+        if url:
+            enqueue_webhook(
+                url,
+                {
+                    "event": "provider.status",
+                    "provider": provider.account.external_id,
+                    "status": status,
+                    "takes_bookings": provider.takes_bookings,
+                    "changed_at": now.isoformat(),
+                },
+                source="marketplace",
+                dedupe_key=f"provider-status-{pid}-{now:%Y%m%d%H%M%S%f}",
+                account=provider.account,
+            )
+    for (status, reason), ids in groups.items():
+        Provider.objects.filter(pk__in=ids).update(status=status, status_changed_at=now, status_reason=reason)
+    record_changes_bulk(entries)
+    return [pid for ids in groups.values() for pid in ids]
+
+
 def set_status(
     provider: Provider,
     status: str,
@@ -46,45 +110,10 @@ def set_status(
     now: dt.datetime | None = None,
 ) -> bool:
     """Change the provider's status (audited; the platform is told). Returns whether anything changed."""
-    if status not in ProviderStatus.values:
-        raise ProviderError("status", _("Choose one of the provider statuses."))
-    reason = (reason or "").strip()
-    if len(reason) > 300:
-        raise ProviderError("reason", _("The reason is too long (300 characters at most)."))
-    locked = Provider.objects.select_for_update().select_related("account").get(pk=provider.pk)
-    if locked.status == status:
-        return False
     now = now or timezone.now()
-    before = snapshot(locked, AUDITED)
-    locked.status = status
-    locked.status_changed_at = now
-    locked.status_reason = reason
-    locked.save(update_fields=["status", "status_changed_at", "status_reason"])
-    user = actor if actor is not None and actor.is_authenticated else None
-    record_change(
-        actor=user,
-        obj=locked,
-        action=AuditAction.UPDATE,
-        before=before,
-        after=snapshot(locked, AUDITED),
-        account_id=locked.pk,
-        via=via,
-    )
-    url = settings.MARKETPLACE_PLATFORM_WEBHOOK_URL
-    if url:
-        enqueue_webhook(
-            url,
-            {
-                "event": "provider.status",
-                "provider": locked.account.external_id,
-                "status": status,
-                "takes_bookings": locked.takes_bookings,
-                "changed_at": now.isoformat(),
-            },
-            source="marketplace",
-            dedupe_key=f"provider-status-{locked.pk}-{now:%Y%m%d%H%M%S%f}",
-            account=locked.account,
-        )
+    reason = _check(status, reason)
+    if not set_statuses({provider.pk: (status, reason)}, actor=actor, via=via, now=now):
+        return False
     provider.status, provider.status_changed_at, provider.status_reason = status, now, reason
     return True
 

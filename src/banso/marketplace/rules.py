@@ -29,18 +29,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import polars as pl
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, OuterRef, Sum
 from django.db.models.query import QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from banso.accounts.models import Account
+from banso.core.arrowdb import insert_frame
 from banso.core.choices import AuditAction
 from banso.core.models import AuditEntry, RunStatus, User
-from banso.core.services import diff, record_change, record_changes_bulk, snapshot
+from banso.core.services import change_entry, record_change, record_changes_bulk, snapshot
 
 from . import matching
 from .incidents import in_window
@@ -355,7 +357,8 @@ def _plans(hits: list[_Hit], now: dt.datetime) -> list[dict[str, Any]]:
     offered: dict[int, Booking] = {}
     for h in hits:
         end = now + dt.timedelta(days=h.rule.horizon_days)
-        mine = [b for b in upcoming.get(h.provider_id, []) if b.scheduled_at < end] if h in want else []
+        reaches_customers = h.rule.notify_customers or h.rule.cancel_upcoming
+        mine = [b for b in upcoming.get(h.provider_id, []) if b.scheduled_at < end] if reaches_customers else []
         per_hit.append(mine)
         if h.rule.offer_alternatives:
             offered.update((b.pk, b) for b in mine)
@@ -395,14 +398,14 @@ def _save(
     try:
         with transaction.atomic():
             Firing.objects.bulk_create(firings, batch_size=2000)
-            FiringIncident.objects.bulk_create(
-                [
-                    FiringIncident(firing=f, rule_id=h.rule.pk, incident_id=iid)
-                    for f, h in zip(firings, hits, strict=True)
-                    for iid in h.incident_ids
-                ],
-                batch_size=5000,
+            # Tens of thousands of links at national scale: COPY, not model instances. The unique (rule,
+            # incident) violation of a concurrent evaluation still surfaces as Django's IntegrityError.
+            pairs = [(f.pk, h.rule.pk, iid) for f, h in zip(firings, hits, strict=True) for iid in h.incident_ids]
+            links = pl.DataFrame(
+                pairs, schema={"firing_id": pl.Int64, "rule_id": pl.Int64, "incident_id": pl.Int64}, orient="row"
             )
+            with connection.wrap_database_errors:
+                insert_frame(FiringIncident._meta.db_table, links, ["firing_id", "rule_id", "incident_id"])
             AuditEntry.objects.bulk_create([_firing_audit(f, actor, via) for f in firings], batch_size=2000)
         return firings, 0
     except IntegrityError:
@@ -565,23 +568,10 @@ def execute_new(firings: Sequence[Firing], now: dt.datetime) -> int:
 
 
 def _outbox_email(to: str, subject: str, text: str, key: str, account: Account | None) -> Any:
-    """An outbox email row exactly as `outbox.enqueue_email` builds it, for one bulk insert of a batch."""
-    from email.utils import make_msgid
-
+    """An outbox email row for one bulk insert of a batch (dedupe keys are checked before the insert)."""
     from banso.playbooks import outbox
-    from banso.playbooks.models import MessageKind, OutboxMessage
 
-    return OutboxMessage(
-        kind=MessageKind.EMAIL,
-        source=SOURCE,
-        dedupe_key=key,
-        account=account,
-        to_email=to.strip(),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        subject=subject,
-        body_text=text,
-        message_id=make_msgid(domain=outbox.message_id_domain()),
-    )
+    return outbox.email_message(to, subject, text, source=SOURCE, dedupe_key=key, account=account)
 
 
 def _status_left(profile: Provider | None) -> str:
@@ -662,18 +652,18 @@ def _carry_out(firings: list[Firing], actor: User | None, via: str, note: str, n
                     if item["refund"]:
                         booking.cancellation_fee = 0
                     changed.append(booking)
-                    audits.append(
-                        AuditEntry(
-                            actor=user,
-                            via=via,
-                            action=AuditAction.UPDATE,
-                            object_type=Booking._meta.label_lower,
-                            object_id=str(booking.pk),
-                            object_repr=str(booking)[:200],
-                            account_id=pid,
-                            changes=diff(before, snapshot(booking, BOOKING_AUDIT)),
-                        )
+                    booking.provider = account  # str() without a query per booking
+                    entry = change_entry(
+                        actor=user,
+                        obj=booking,
+                        action=AuditAction.UPDATE,
+                        before=before,
+                        after=snapshot(booking, BOOKING_AUDIT),
+                        account_id=pid,
+                        via=via,
                     )
+                    if entry is not None:
+                        audits.append(entry)
                     outcome["bookings"][str(item["id"])] = {
                         "result": "cancelled",
                         "refund_amount": item["refund_amount"],
@@ -690,20 +680,20 @@ def _carry_out(firings: list[Firing], actor: User | None, via: str, note: str, n
                 firing.decided_by, firing.decided_at = user, now
             if note:
                 firing.decision_note = note[:300]
-            audits.append(
-                AuditEntry(
-                    actor=user,
-                    via=via,
-                    action=AuditAction.UPDATE,
-                    object_type=Firing._meta.label_lower,
-                    object_id=str(firing.pk),
-                    object_repr=str(firing)[:200],
-                    account_id=pid,
-                    changes=diff(before, snapshot(firing, FIRING_AUDIT)),
-                )
+            firing.provider = account  # str() without a query per firing
+            entry = change_entry(
+                actor=user,
+                obj=firing,
+                action=AuditAction.UPDATE,
+                before=before,
+                after=snapshot(firing, FIRING_AUDIT),
+                account_id=pid,
+                via=via,
             )
-        for pid, (status, reason) in status_changes.items():
-            providers.set_status(profiles[pid], status, actor=user, reason=reason, via=via, now=now)
+            if entry is not None:
+                audits.append(entry)
+        if status_changes:
+            providers.set_statuses(status_changes, actor=user, via=via, now=now)
         if changed:
             Booking.objects.bulk_update(changed, list(BOOKING_AUDIT), batch_size=2000)
         if emails:
@@ -713,9 +703,15 @@ def _carry_out(firings: list[Firing], actor: User | None, via: str, note: str, n
                 OutboxMessage.objects.filter(source=SOURCE, dedupe_key__in=keys).values_list("dedupe_key", flat=True)
             )
             OutboxMessage.objects.bulk_create([m for m in emails if m.dedupe_key not in there], batch_size=2000)
-        Firing.objects.bulk_update(
-            firings, ["status", "executed_at", "outcome", "decided_by", "decided_at", "decision_note"], batch_size=2000
+        # What every firing of the batch shares in one UPDATE; only the outcomes differ row by row.
+        Firing.objects.filter(pk__in=[f.pk for f in firings]).update(
+            status=FiringStatus.EXECUTED,
+            executed_at=now,
+            decided_by=user,
+            decided_at=now if user is not None else None,
+            decision_note=note[:300],
         )
+        Firing.objects.bulk_update(firings, ["outcome"], batch_size=500)
         record_changes_bulk(audits)
 
 

@@ -139,6 +139,39 @@ def _insert(message: OutboxMessage) -> OutboxMessage:
     return message
 
 
+def email_message(
+    to: str,
+    subject: str,
+    text: str,
+    *,
+    html: str = "",
+    source: str = "playbooks",
+    dedupe_key: str | None = None,
+    account: Account | None = None,
+    run: PlaybookRun | None = None,
+    unsubscribable: bool = False,
+    from_email: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> OutboxMessage:
+    """An unsaved email row as the outbox sends it: for `enqueue_email`, or a caller's one bulk insert of many
+    (who must then check dedupe keys itself)."""
+    return OutboxMessage(
+        kind=MessageKind.EMAIL,
+        source=source,
+        dedupe_key=dedupe_key,
+        account=account,
+        run=run,
+        to_email=to.strip(),
+        from_email=from_email or settings.DEFAULT_FROM_EMAIL,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        message_id=make_msgid(domain=message_id_domain()),
+        unsubscribable=unsubscribable,
+        headers=headers or {},
+    )
+
+
 def enqueue_email(
     to: str,
     subject: str,
@@ -156,20 +189,18 @@ def enqueue_email(
     """Queue one email inside the caller's transaction; a repeated (source, dedupe_key) returns the first.
     `headers`: extra mail headers kept with the row (threading: In-Reply-To, References; Reply-To)."""
     return _insert(
-        OutboxMessage(
-            kind=MessageKind.EMAIL,
+        email_message(
+            to,
+            subject,
+            text,
+            html=html,
             source=source,
             dedupe_key=dedupe_key,
             account=account,
             run=run,
-            to_email=to.strip(),
-            from_email=from_email or settings.DEFAULT_FROM_EMAIL,
-            subject=subject,
-            body_text=text,
-            body_html=html,
-            message_id=make_msgid(domain=message_id_domain()),
             unsubscribable=unsubscribable,
-            headers=headers or {},
+            from_email=from_email,
+            headers=headers,
         )
     )
 
