@@ -101,16 +101,21 @@ def _ensure_users(end_users: int) -> None:
 
 
 def _reset() -> None:
-    from django.db import transaction
+    """Empty what a send writes. The benchmark's own database: TRUNCATE (the ORM's cascading delete of a
+    million deliveries reads every id into Python first)."""
+    from django.db import connection, transaction
 
     from banso.campaigns.models import CapSlot, Delivery, PushCampaign
     from banso.playbooks.models import OutboxMessage
 
     with transaction.atomic():
-        CapSlot.objects.all().delete()
-        Delivery.objects.all().delete()
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"TRUNCATE {CapSlot._meta.db_table}, {Delivery._meta.db_table}")
+        CapSlot.objects.all()._raw_delete(CapSlot.objects.db)
+        Delivery.objects.all()._raw_delete(Delivery.objects.db)
         PushCampaign.objects.all().delete()
-        OutboxMessage.objects.filter(source="campaigns").delete()
+        OutboxMessage.objects.filter(source="campaigns")._raw_delete(OutboxMessage.objects.db)
 
 
 def run(scale: float = 1.0) -> dict[str, Any]:

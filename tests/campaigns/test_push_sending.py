@@ -65,7 +65,7 @@ def test_a_re_send_never_sends_to_the_same_user_twice():
     assert OutboxMessage.objects.filter(source="campaigns").count() == 3
 
 
-def test_users_the_channel_cannot_reach_are_recorded_as_unreachable():
+def test_users_the_channel_cannot_reach_are_counted_as_unreachable_and_left_for_a_later_send():
     with_sub, revoked, without = UserFactory(), UserFactory(), UserFactory()
     SubscriptionFactory(end_user=with_sub)
     SubscriptionFactory(end_user=revoked, revoked_at=timezone.now())
@@ -73,12 +73,12 @@ def test_users_the_channel_cannot_reach_are_recorded_as_unreachable():
     result = push.send(campaign, timezone.now(), members=np.array([with_sub.pk, revoked.pk, without.pk]))
     assert result.queued == 1 and result.unreachable == 2
     statuses = dict(Delivery.objects.filter(campaign=campaign).values_list("end_user_id", "status"))
-    assert statuses == {
-        with_sub.pk: DeliveryStatus.QUEUED,
-        revoked.pk: DeliveryStatus.UNREACHABLE,
-        without.pk: DeliveryStatus.UNREACHABLE,
-    }
-    assert not Delivery.objects.filter(status=DeliveryStatus.UNREACHABLE, outbox_message_id__isnull=False).exists()
+    assert statuses == {with_sub.pk: DeliveryStatus.QUEUED}
+    campaign.refresh_from_db()
+    assert campaign.unreachable == 2
+    SubscriptionFactory(end_user=without)
+    again = push.send(campaign, timezone.now(), members=np.array([with_sub.pk, revoked.pk, without.pk]))
+    assert again.skipped == 1 and again.queued == 1 and again.unreachable == 1
 
 
 def test_users_who_already_converted_on_the_offer_are_left_out():

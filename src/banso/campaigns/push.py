@@ -4,10 +4,12 @@ Sending (`send`). The segment's members are materialised by the analytics engine
 stored as memberships), then, set-based: members already holding a Delivery of the campaign are skipped (a
 re-run never sends twice: Delivery is unique per campaign and user); for a campaign about an offer, users with
 a conversion of that offer since the segment's look-back horizon are dropped ("no conversion since"); users
-the channel cannot reach (web push: no live subscription; email: no address) get a Delivery `unreachable`;
-the rest get a Delivery `queued`, then the frequency cap, then the outbox messages; all in one transaction, so
-a failed send leaves nothing half-written. Rows go in with COPY on PostgreSQL (`core.arrowdb.insert_frame`)
-and executemany on SQLite.
+the channel cannot reach (web push: no live subscription; email: no address) are counted on the campaign
+(`unreachable`) without a Delivery — a later send may reach them once they subscribe, and at PLUG's scale
+(two thirds of a million-member segment without a subscription) writing them cost more than the whole rest
+of the send; the rest get a Delivery `queued`, then the frequency cap, then the outbox messages; all in one
+transaction, so a failed send leaves nothing half-written. Rows go in with COPY on PostgreSQL
+(`core.arrowdb.insert_frame`) and executemany on SQLite.
 
 Frequency caps (`CAMPAIGNS_DAILY_CAP`, default 1, and `CAMPAIGNS_WEEKLY_CAP`, default 3, per user; settings
 or environment). A delivery takes a CapSlot of the user's Tokyo day: slot 0 for everyone in one
@@ -377,21 +379,36 @@ def _db_time(moment: dt.datetime) -> str:
     return str(connection.ops.adapt_datetimefield_value(moment))
 
 
-def _insert_deliveries(campaign: PushCampaign, ids: np.ndarray, status: str, now: dt.datetime) -> None:
+def _insert_deliveries(
+    campaign: PushCampaign, ids: np.ndarray, status: str, now: dt.datetime, outbox_ids: np.ndarray | None = None
+) -> None:
     if ids.size == 0:
         return
     tokens = np.frombuffer(secrets.token_bytes(16 * ids.size), "S16").tolist()
     tokens = [t.hex() for t in tokens]
-    frame = pl.DataFrame(
-        {
-            "campaign_id": np.full(ids.size, campaign.pk, np.int64),
-            "end_user_id": ids,
-            "status": [status] * ids.size,
-            "token": tokens,
-            "queued_at": [_db_time(now)] * ids.size,
-        }
-    )
-    insert_frame(_table(Delivery), frame, ["campaign_id", "end_user_id", "status", "token", "queued_at"])
+    columns = {
+        "campaign_id": np.full(ids.size, campaign.pk, np.int64),
+        "end_user_id": ids,
+        "status": [status] * ids.size,
+        "token": tokens,
+        "queued_at": [_db_time(now)] * ids.size,
+    }
+    if outbox_ids is not None:
+        columns["outbox_message_id"] = outbox_ids
+    frame = pl.DataFrame(columns)
+    insert_frame(_table(Delivery), frame, list(columns))
+
+
+def _allocate_outbox_ids(campaign: PushCampaign, n: int) -> np.ndarray | None:
+    """On PostgreSQL, the ids of the outbox messages this send will write (one per delivery, taken from the
+    table's sequence), so each delivery is written pointing at its message and no UPDATE of hundreds of
+    thousands of deliveries follows; capped deliveries drop theirs (a gap in the sequence, nothing else).
+    None elsewhere, and for the webhook channel (one message per batch): the deliveries are pointed after."""
+    if n == 0 or connection.vendor != "postgresql" or campaign.channel == Channel.WEBHOOK:
+        return None
+    table = _table(OutboxMessage)
+    rows = _fetch("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, n])
+    return np.fromiter((r[0] for r in rows), np.int64, n)
 
 
 def _take_slots(campaign: PushCampaign, now: dt.datetime, marker: int) -> None:
@@ -403,7 +420,8 @@ def _take_slots(campaign: PushCampaign, now: dt.datetime, marker: int) -> None:
         _execute("SELECT pg_advisory_xact_lock(%s)", [CAP_LOCK])
     # Weekly: users already holding the weekly cap over the last 7 Tokyo days are capped first.
     _execute(
-        f"UPDATE {delivery} SET status = %s WHERE campaign_id = %s AND status = %s AND id > %s "  # noqa: S608
+        f"UPDATE {delivery} SET status = %s, outbox_message_id = NULL "  # noqa: S608
+        f"WHERE campaign_id = %s AND status = %s AND id > %s "
         f"AND end_user_id IN (SELECT s.end_user_id FROM {slot} s WHERE s.day >= %s AND s.day <= %s "
         f"GROUP BY s.end_user_id HAVING COUNT(*) >= %s)",
         [DeliveryStatus.CAPPED, campaign.pk, DeliveryStatus.QUEUED, marker, str(week_start), str(day), weekly_cap()],
@@ -418,7 +436,8 @@ def _take_slots(campaign: PushCampaign, now: dt.datetime, marker: int) -> None:
             [str(day), number, campaign.pk, DeliveryStatus.QUEUED, marker],
         )
     _execute(
-        f"UPDATE {delivery} SET status = %s WHERE campaign_id = %s AND status = %s AND id > %s "  # noqa: S608
+        f"UPDATE {delivery} SET status = %s, outbox_message_id = NULL "  # noqa: S608
+        f"WHERE campaign_id = %s AND status = %s AND id > %s "
         f"AND NOT EXISTS (SELECT 1 FROM {slot} s WHERE s.delivery_id = {delivery}.id)",
         [DeliveryStatus.CAPPED, campaign.pk, DeliveryStatus.QUEUED, marker],
     )
@@ -568,16 +587,16 @@ def _web_push_frame(campaign: PushCampaign, pending: list[tuple[int, int, str]],
 def _queue_messages(campaign: PushCampaign, now: dt.datetime, marker: int) -> int:
     """Outbox rows for this send's queued deliveries, then each delivery pointed at its message."""
 
-    pending: list[tuple[int, int, str]] = [
-        (int(d), int(u), str(t))
-        for d, u, t in _fetch(
-            f"SELECT id, end_user_id, token FROM {_table(Delivery)} "  # noqa: S608
-            f"WHERE campaign_id = %s AND status = %s AND id > %s ORDER BY id",
-            [campaign.pk, DeliveryStatus.QUEUED, marker],
-        )
-    ]
+    rows = _fetch(
+        f"SELECT id, end_user_id, token, outbox_message_id FROM {_table(Delivery)} "  # noqa: S608
+        f"WHERE campaign_id = %s AND status = %s AND id > %s ORDER BY id",
+        [campaign.pk, DeliveryStatus.QUEUED, marker],
+    )
+    pending: list[tuple[int, int, str]] = [(int(d), int(u), str(t)) for d, u, t, _o in rows]
     if not pending:
         return 0
+    # Ids allocated with the deliveries (PostgreSQL, one message per delivery), in delivery order.
+    preassigned = [o for _d, _u, _t, o in rows] if all(r[3] is not None for r in rows) else None
     n = len(pending)
     if campaign.channel == Channel.WEB_PUSH:
         frame = _web_push_frame(campaign, pending, now)
@@ -635,6 +654,9 @@ def _queue_messages(campaign: PushCampaign, now: dt.datetime, marker: int) -> in
             m,
             now,
         )
+    if preassigned is not None and campaign.channel != Channel.WEBHOOK:
+        frame = frame.with_columns(pl.Series("id", preassigned, dtype=pl.Int64))
+        return insert_frame(_table(OutboxMessage), frame, ["id", *OUTBOX_COLUMNS])
     written = insert_frame(_table(OutboxMessage), frame, OUTBOX_COLUMNS)
     if campaign.channel == Channel.WEBHOOK:
         ids = dict(
@@ -691,8 +713,8 @@ def send(
     with transaction.atomic():
         # This send's deliveries are those above `marker` (one send of a campaign at a time: SendRun).
         marker = Delivery.objects.filter(campaign=campaign).aggregate(m=Max("id"))["m"] or 0
-        _insert_deliveries(campaign, unreachable, DeliveryStatus.UNREACHABLE, now)
-        _insert_deliveries(campaign, reachable, DeliveryStatus.QUEUED, now)
+        outbox_ids = _allocate_outbox_ids(campaign, int(reachable.size))
+        _insert_deliveries(campaign, reachable, DeliveryStatus.QUEUED, now, outbox_ids)
         _take_slots(campaign, now, marker)
         step(70, _("Queueing the messages"))
         result.messages = _queue_messages(campaign, now, marker)
@@ -702,25 +724,26 @@ def send(
             .annotate(n=Count("id"))
             .order_by()
         )
-        result.unreachable = int(counts.get(DeliveryStatus.UNREACHABLE, 0))
+        result.unreachable = int(unreachable.size)
         result.capped = int(counts.get(DeliveryStatus.CAPPED, 0))
         result.queued = int(counts.get(DeliveryStatus.QUEUED, 0))
-        _refresh_counts(campaign, targeted=result.targeted)
+        _refresh_counts(campaign, targeted=result.targeted, unreachable=result.unreachable)
         PushCampaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.SENT, finished_at=timezone.now())
     campaign.refresh_from_db()
     step(100, _("Sent"))
     return result
 
 
-def _refresh_counts(campaign: PushCampaign, targeted: int | None = None) -> None:
+def _refresh_counts(campaign: PushCampaign, targeted: int | None = None, unreachable: int | None = None) -> None:
     counts = dict(Delivery.objects.filter(campaign=campaign).values_list("status").annotate(n=Count("id")).order_by())
     update: dict[str, int] = {
         "queued": sum(
             counts.get(s, 0) for s in (DeliveryStatus.QUEUED, DeliveryStatus.DELIVERED, DeliveryStatus.FAILED)
         ),
         "capped": counts.get(DeliveryStatus.CAPPED, 0),
-        "unreachable": counts.get(DeliveryStatus.UNREACHABLE, 0),
     }
+    if unreachable is not None:
+        update["unreachable"] = unreachable
     if targeted is not None:
         update["targeted"] = targeted
     PushCampaign.objects.filter(pk=campaign.pk).update(**update)
@@ -843,7 +866,7 @@ def results(campaign: PushCampaign) -> dict[str, Any]:
     return {
         "targeted": campaign.targeted,
         "capped": int(counts.get(DeliveryStatus.CAPPED, 0)),
-        "unreachable": int(counts.get(DeliveryStatus.UNREACHABLE, 0)),
+        "unreachable": campaign.unreachable,
         "queued": int(counts.get(DeliveryStatus.QUEUED, 0)),
         "delivered": delivered,
         "failed": int(counts.get(DeliveryStatus.FAILED, 0)),
