@@ -584,9 +584,55 @@ def _web_push_frame(campaign: PushCampaign, pending: list[tuple[int, int, str]],
     return _outbox_frame({c: frame[c] for c in frame.columns}, frame.height, now)
 
 
+def _queue_web_push_in_database(campaign: PushCampaign, now: dt.datetime, marker: int) -> int:
+    """PostgreSQL: the web-push outbox rows of this send's queued deliveries in one INSERT … SELECT, their
+    payloads (`outbox.web_push_payload`'s shape: each user's live subscriptions, oldest first, and the data
+    with the tracked link) built by the database — nothing travels to Python and back (335,345 messages:
+    8.8 s through Python and COPY, measured in the benchmark)."""
+    delivery, outbox, subs = _table(Delivery), _table(OutboxMessage), _table(PushSubscription)
+    link = click_url("t")[:-1]  # the tracked link without its token
+    at = _db_time(now)
+    return _execute(
+        f"INSERT INTO {outbox} (id, kind, status, source, dedupe_key, to_email, from_email, subject, "  # noqa: S608
+        f"body_text, body_html, message_id, unsubscribable, headers, url, payload, attempts, next_attempt_at, "
+        f"last_error, created_at) "
+        f"SELECT d.outbox_message_id, %s, %s, %s, 'push:' || d.id, '', '', '', '', '', '', false, '{{}}'::jsonb, "
+        f"s.endpoints[1], jsonb_build_object('subscriptions', s.subscriptions, 'data', jsonb_build_object("
+        f"'title', %s::text, 'body', %s::text, 'url', %s || d.token, 'icon', %s::text), 'ttl', %s::int), "
+        f"0, %s, '', %s FROM {delivery} d CROSS JOIN LATERAL ("
+        f"SELECT array_agg(p.endpoint ORDER BY p.id) AS endpoints, jsonb_agg(jsonb_build_object('endpoint', "
+        f"p.endpoint, 'keys', jsonb_build_object('p256dh', p.p256dh, 'auth', p.auth)) ORDER BY p.id) "
+        f"AS subscriptions FROM {subs} p WHERE p.end_user_id = d.end_user_id AND p.revoked_at IS NULL) s "
+        f"WHERE d.campaign_id = %s AND d.status = %s AND d.id > %s AND s.endpoints IS NOT NULL",
+        [
+            MessageKind.WEB_PUSH.value,
+            MessageStatus.QUEUED.value,
+            SOURCE,
+            campaign.title,
+            campaign.body,
+            link,
+            ICON,
+            WEB_PUSH_TTL,
+            at,
+            at,
+            campaign.pk,
+            DeliveryStatus.QUEUED,
+            marker,
+        ],
+    )
+
+
 def _queue_messages(campaign: PushCampaign, now: dt.datetime, marker: int) -> int:
     """Outbox rows for this send's queued deliveries, then each delivery pointed at its message."""
 
+    if campaign.channel == Channel.WEB_PUSH and connection.vendor == "postgresql":
+        missing = _fetch(
+            f"SELECT 1 FROM {_table(Delivery)} WHERE campaign_id = %s AND status = %s AND id > %s "  # noqa: S608
+            f"AND outbox_message_id IS NULL LIMIT 1",
+            [campaign.pk, DeliveryStatus.QUEUED, marker],
+        )
+        if not missing:
+            return _queue_web_push_in_database(campaign, now, marker)
     rows = _fetch(
         f"SELECT id, end_user_id, token, outbox_message_id FROM {_table(Delivery)} "  # noqa: S608
         f"WHERE campaign_id = %s AND status = %s AND id > %s ORDER BY id",
