@@ -5,25 +5,10 @@ Each area adds its own actions (`close_cli`, `report_cli`, `recon_cli`, `newslet
 `banso billing --help` lists them all.
 """
 
-from __future__ import annotations
-
-from typing import Any
-
-from django.core.management.base import BaseCommand, CommandParser
-
 from banso.billing import close_cli, newsletter_cli, recon_cli, report_cli
+from banso.core.area_command import AreaCommand
 
-AREAS = (close_cli, report_cli, recon_cli, newsletter_cli)
 
-
-class Command(BaseCommand):
+class Command(AreaCommand):
     help = "Merchant billing: month close, statements and invoices, reports, reconciliation, newsletters."
-
-    def add_arguments(self, parser: CommandParser) -> None:
-        actions = parser.add_subparsers(dest="action", required=True, metavar="action")
-        for area in AREAS:
-            area.add_actions(actions)
-
-    def handle(self, *args: Any, **options: Any) -> None:
-        run = options.pop("run")
-        run(self, **options)
+    areas = (close_cli, report_cli, recon_cli, newsletter_cli)

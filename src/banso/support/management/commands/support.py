@@ -4,25 +4,10 @@ Each area adds its own actions (`inbox_cli`, `sla_cli`, `kb_cli`, `analytics_cli
 `add_actions(actions)` that registers subparsers whose defaults carry `run=<callable(command, **options)>`).
 """
 
-from __future__ import annotations
-
-from typing import Any
-
-from django.core.management.base import BaseCommand, CommandParser
-
+from banso.core.area_command import AreaCommand
 from banso.support import analytics_cli, chat_cli, inbox_cli, kb_cli, sla_cli
 
-AREAS = (inbox_cli, sla_cli, kb_cli, analytics_cli, chat_cli)
 
-
-class Command(BaseCommand):
+class Command(AreaCommand):
     help = "Support desk: inquiries, SLA, knowledge base, chat and mail channels, classifier, analytics."
-
-    def add_arguments(self, parser: CommandParser) -> None:
-        actions = parser.add_subparsers(dest="action", required=True, metavar="action")
-        for area in AREAS:
-            area.add_actions(actions)
-
-    def handle(self, *args: Any, **options: Any) -> None:
-        run = options.pop("run")
-        run(self, **options)
+    areas = (inbox_cli, sla_cli, kb_cli, analytics_cli, chat_cli)
