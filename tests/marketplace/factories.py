@@ -111,7 +111,7 @@ class IncidentFactory(factory.django.DjangoModelFactory):
 
 
 class RuleFactory(factory.django.DjangoModelFactory):
-    """"2 confirmed no-shows in 90 days": warn the provider, no approval needed."""
+    """ "2 confirmed no-shows in 90 days": warn the provider, no approval needed."""
 
     class Meta:
         model = Rule
