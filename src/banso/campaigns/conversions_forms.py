@@ -6,6 +6,7 @@ import datetime as dt
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .conversions import ConversionFilter, parse_month
 from .models import Asp, ConversionStatus, Offer
@@ -26,7 +27,10 @@ class MonthField(forms.CharField):
 
 class ConversionFilterForm(forms.Form):
     offer = forms.ModelChoiceField(
-        label=_("Offer"), queryset=Offer.objects.order_by("name", "id"), required=False, empty_label=_("All")
+        label=pgettext_lazy("affiliate", "Offer"),
+        queryset=Offer.objects.order_by("name", "id"),
+        required=False,
+        empty_label=_("All"),
     )
     asp = forms.ChoiceField(label=_("ASP"), required=False)
     status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("All")), *ConversionStatus.choices])

@@ -55,7 +55,7 @@ class RewardType(models.TextChoices):
 class OfferStatus(models.TextChoices):
     APPROVED = "approved", _("Partnership approved")
     CONFIGURED = "configured", _("Configured")
-    PUBLISHED = "published", _("Published")
+    PUBLISHED = "published", pgettext_lazy("offer status", "Published")
     PAUSED = "paused", _("Paused")
     ENDED = "ended", _("Ended")
 

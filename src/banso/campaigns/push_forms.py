@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from banso.accounts.choices import AccountKind
 from banso.accounts.models import Account
@@ -30,7 +31,9 @@ class CampaignForm(forms.Form):
     )
     from_days = forms.IntegerField(label=_("From (days ago)"), min_value=0, max_value=365, initial=3, required=False)
     to_days = forms.IntegerField(label=_("To (days ago)"), min_value=0, max_value=365, initial=7, required=False)
-    offer = forms.ModelChoiceField(label=_("Offer"), queryset=Offer.objects.all(), required=False)
+    offer = forms.ModelChoiceField(
+        label=pgettext_lazy("affiliate", "Offer"), queryset=Offer.objects.all(), required=False
+    )
     channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.WEB_PUSH)
     title = forms.CharField(label=_("Title"), max_length=100)
     body = forms.CharField(label=_("Body"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}))

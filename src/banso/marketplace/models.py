@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from banso.accounts.models import Account, EndUser, SourcedModel
 from banso.core.models import BackgroundRun
@@ -85,11 +86,12 @@ class Booking(SourcedModel):
 
 
 class ProviderStatus(models.TextChoices):
-    ACTIVE = "active", _("Active")
-    WARNED = "warned", _("Warned")
+    # In their own translation context: other catalogues read "Active" as a contract's state (契約中).
+    ACTIVE = "active", pgettext_lazy("provider status", "Active")
+    WARNED = "warned", pgettext_lazy("provider status", "Warned")
     # New bookings are held: the booking import refuses them and the platform is told (rules' hold action).
-    ON_HOLD = "on_hold", _("Bookings on hold")
-    SUSPENDED = "suspended", _("Suspended")
+    ON_HOLD = "on_hold", pgettext_lazy("provider status", "Bookings on hold")
+    SUSPENDED = "suspended", pgettext_lazy("provider status", "Suspended")
 
 
 class Provider(models.Model):
