@@ -12,7 +12,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -44,14 +44,6 @@ def _month(request: HttpRequest) -> dt.date:
         return parse_month(text)[0]
     except ValueError:
         raise Http404(_("Not a month (YYYY-MM): %(value)s") % {"value": text}) from None
-
-
-def forecast_link(offer: Offer) -> str:
-    """The forecasts area's new-forecast page for this offer ("" until that area is installed)."""
-    try:
-        return f"{reverse('campaigns:forecast_new')}?offer={offer.pk}"
-    except NoReverseMatch:
-        return ""
 
 
 # Offers ------------------------------------------------------------------------------------------------------
@@ -117,7 +109,7 @@ def offer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "audit": audit,
             "conflicts": rates.conflicts(offer=offer, since=now),
             "gaps": rates.gaps(offer, since=now),
-            "forecast_link": forecast_link(offer),
+            "forecast_link": f"{reverse('campaigns:forecast_new')}?offer={offer.pk}",
             "can_edit": has_capability(request.user, Capability.WORK_CAMPAIGNS),
         },
     )

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, IntegerField, Max, QuerySet, Sum
+from django.db.models import Case, Count, IntegerField, Max, QuerySet, Sum, Value, When
 from django.db.models.functions import Cast, Substr
 from django.dispatch import Signal
 from django.utils import timezone
@@ -334,3 +334,22 @@ def monthly_history(provider: Account, months: int = 12, now: dt.datetime | None
             types.setdefault(kind, [0] * months)[index] += 1
             points[index] += severity
     return {"months": labels, "types": types, "points": points}
+
+
+def filter_incidents(data: dict[str, Any]) -> QuerySet[Incident]:
+    """Incidents matching cleaned filter values, those awaiting confirmation first, then newest first."""
+    qs = Incident.objects.select_related("provider", "booking")
+    if data.get("status"):
+        qs = qs.filter(status=data["status"])
+    if data.get("type"):
+        qs = qs.filter(type=data["type"])
+    if data.get("severity"):
+        qs = qs.filter(severity=data["severity"])
+    if data.get("provider"):
+        qs = qs.filter(provider_id=data["provider"])
+    if data.get("start"):
+        qs = qs.filter(occurred_at__gte=dt.datetime.combine(data["start"], dt.time(), tzinfo=TOKYO))
+    if data.get("end"):
+        qs = qs.filter(occurred_at__lt=dt.datetime.combine(data["end"] + dt.timedelta(days=1), dt.time(), tzinfo=TOKYO))
+    awaiting = Case(When(status=IncidentStatus.REPORTED, then=Value(0)), default=Value(1), output_field=IntegerField())
+    return qs.annotate(awaiting=awaiting).order_by("awaiting", "-occurred_at", "-id")

@@ -20,7 +20,6 @@ from banso.core.models import User
 from banso.core.permissions import Capability, has_capability
 
 from . import incidents
-from .incidents_views import filtered
 from .models import Booking, Incident, IncidentStatus, IncidentType, Severity
 
 router = Router(tags=["marketplace"])
@@ -131,7 +130,7 @@ def list_incidents(
         errors.append(("offset", _("Must be 0 or more.")))
     if errors:
         return refused(errors)
-    qs = filtered(
+    qs = incidents.filter_incidents(
         {"status": status, "type": type, "severity": severity, "provider": provider_id, "start": start, "end": end}
     ).select_related("reported_by", "confirmed_by")
     size = max(1, min(limit, MAX_LIMIT))

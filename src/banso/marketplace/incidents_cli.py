@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 
 from banso.accounts.models import Account
 
-from .incidents_views import filtered
+from . import incidents
 from .models import IncidentStatus, IncidentType
 
 TOKYO_FORMAT = "%Y-%m-%d %H:%M"
@@ -47,7 +47,7 @@ def run_incidents(command: Any, **options: Any) -> None:
     data: dict[str, Any] = {"status": options["status"], "type": options["type"]}
     if options["provider"]:
         data["provider"] = provider_by_external_id(options["provider"], options["source"]).pk
-    qs = filtered(data)
+    qs = incidents.filter_incidents(data)
     total = qs.count()
     out = command.stdout
     out.write(f"{'number':<12} {'occurred (JST)':<16} {'provider':<24} {'type':<15} sev {'status':<10} summary")

@@ -3,13 +3,11 @@ booking), and an incident's page with its decision, booking, inquiry, audit trai
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -30,30 +28,11 @@ PER_PAGE = 50
 PROVIDER_CHOICES_MAX = 500
 
 
-def filtered(data: dict[str, Any]) -> QuerySet[Incident]:
-    """Incidents matching cleaned filter values, those awaiting confirmation first, then newest first."""
-    qs = Incident.objects.select_related("provider", "booking")
-    if data.get("status"):
-        qs = qs.filter(status=data["status"])
-    if data.get("type"):
-        qs = qs.filter(type=data["type"])
-    if data.get("severity"):
-        qs = qs.filter(severity=data["severity"])
-    if data.get("provider"):
-        qs = qs.filter(provider_id=data["provider"])
-    if data.get("start"):
-        qs = qs.filter(occurred_at__gte=dt.datetime.combine(data["start"], dt.time(), tzinfo=TOKYO))
-    if data.get("end"):
-        qs = qs.filter(occurred_at__lt=dt.datetime.combine(data["end"] + dt.timedelta(days=1), dt.time(), tzinfo=TOKYO))
-    awaiting = Case(When(status=IncidentStatus.REPORTED, then=Value(0)), default=Value(1), output_field=IntegerField())
-    return qs.annotate(awaiting=awaiting).order_by("awaiting", "-occurred_at", "-id")
-
-
 @requires(Capability.VIEW_ACCOUNTS)
 def incident_list(request: HttpRequest) -> HttpResponse:
     form = IncidentFilterForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
-    page = Paginator(IdFirstList(filtered(data)), PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(IdFirstList(incidents.filter_incidents(data)), PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(

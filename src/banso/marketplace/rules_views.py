@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -24,7 +25,6 @@ from banso.playbooks.models import OutboxMessage
 from . import rules
 from .models import EvaluationRun, Firing, FiringStatus, Incident, IncidentType, Rule, Severity
 from .rules_forms import DecisionForm, FiringFilterForm, RuleForm
-from .views import url_or_blank
 
 PER_PAGE = 50
 RUNS_SHOWN = 10
@@ -148,7 +148,7 @@ def firing_context(firing: Firing) -> dict[str, Any]:
         "plan": plan,
         "items": items,
         "items_have_outcome": bool(booking_outcome),
-        "incidents": [(i, url_or_blank("marketplace:incident", i.number)) for i in incidents],
+        "incidents": [(i, reverse("marketplace:incident", args=[i.number])) for i in incidents],
         "outcome": outcome,
         "outbox": outbox,
         "audit": audit,
