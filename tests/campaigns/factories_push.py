@@ -18,6 +18,7 @@ from banso.activity.store import append_events
 from banso.analytics.models import Segment
 from banso.campaigns.models import Channel, PushCampaign, PushSubscription
 from banso.campaigns.push import visited_segment_rules
+from banso.playbooks.models import MessageKind, MessageStatus, OutboxMessage
 
 from .factories import UserFactory
 
@@ -108,3 +109,15 @@ def add_visits(advertiser, *visits: tuple[object, dt.datetime], kind: str = "vis
     )
     with transaction.atomic():
         return append_events(frame)
+
+
+def push_outcomes(at: dt.datetime, failed: tuple[int, ...] = (), status: str = MessageStatus.SENT) -> None:
+    """What the outbox's courier leaves on the campaigns' web-push batches once the push services answered
+    (`outbox.web_push_results`): an outcome per recipient, sent except the deliveries in `failed`."""
+    for message in OutboxMessage.objects.filter(source="campaigns", kind=MessageKind.WEB_PUSH):
+        message.payload["results"] = {
+            r["ref"]: {"status": "failed" if int(r["ref"]) in failed else "sent", "at": at.isoformat(), "error": ""}
+            for r in message.payload["recipients"]
+        }
+        message.status, message.sent_at = status, at
+        message.save()

@@ -14,7 +14,7 @@ from banso.core.choices import Role
 from banso.playbooks.models import MessageStatus, OutboxMessage
 
 from .factories import AdvertiserFactory, ConversionFactory, OfferFactory, UserFactory
-from .factories_push import EndUserSegmentFactory, PushCampaignFactory, SubscriptionFactory
+from .factories_push import EndUserSegmentFactory, PushCampaignFactory, SubscriptionFactory, push_outcomes
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def _sent_campaign(n: int = 4, **kwargs):
 def test_clicks_and_attributed_conversions_show_on_the_results_page(client_as):
     offer = OfferFactory()
     campaign, users, queued_at = _sent_campaign(4, offer=offer, attribution_days=7)
-    OutboxMessage.objects.filter(source="campaigns").update(status=MessageStatus.SENT, sent_at=timezone.now())
+    push_outcomes(timezone.now())
     deliveries = {d.end_user_id: d for d in Delivery.objects.filter(campaign=campaign)}
 
     anonymous = client_as(Role.VIEWER)  # any browser; the link needs no sign-in
@@ -69,6 +69,33 @@ def test_clicks_and_attributed_conversions_show_on_the_results_page(client_as):
     assert page.status_code == 200
     assert 'id="r-clicked">2 (50%)' in html and 'id="r-converted">1 (25%)' in html
     assert 'id="r-reward">¥800' in html and 'id="r-cashback">¥400' in html
+
+
+def test_each_web_push_recipient_is_delivered_or_failed_by_its_own_outcome_in_the_batch():
+    campaign, users, _queued_at = _sent_campaign(3)
+    deliveries = {d.end_user_id: d for d in Delivery.objects.filter(campaign=campaign)}
+    at = timezone.now().replace(microsecond=0)
+    push_outcomes(at, failed=(deliveries[users[1].pk].pk,))
+    push.sync_results()
+    statuses = dict(Delivery.objects.filter(campaign=campaign).values_list("end_user_id", "status"))
+    assert statuses == {users[0].pk: "delivered", users[1].pk: "failed", users[2].pk: "delivered"}
+    assert Delivery.objects.get(pk=deliveries[users[0].pk].pk).delivered_at == at
+    assert push.results(campaign)["delivered"] == 2
+
+
+def test_a_failed_batch_fails_the_recipients_it_has_no_outcome_for():
+    campaign, users, _queued_at = _sent_campaign(2)
+    message = OutboxMessage.objects.get(source="campaigns")
+    first = Delivery.objects.get(campaign=campaign, end_user_id=users[0].pk)
+    message.payload["results"] = {str(first.pk): {"status": "sent", "at": timezone.now().isoformat(), "error": ""}}
+    message.status = MessageStatus.RETRYING  # the other recipient's push service answered 503
+    message.save()
+    push.sync_results()
+    statuses = dict(Delivery.objects.filter(campaign=campaign).values_list("end_user_id", "status"))
+    assert statuses == {users[0].pk: "delivered", users[1].pk: "queued"}
+    OutboxMessage.objects.filter(pk=message.pk).update(status=MessageStatus.FAILED)  # retries ran out
+    push.sync_results()
+    assert Delivery.objects.get(campaign=campaign, end_user_id=users[1].pk).status == "failed"
 
 
 def test_a_conversion_after_the_attribution_window_is_not_the_campaigns():

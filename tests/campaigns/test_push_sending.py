@@ -11,7 +11,7 @@ from django.utils import timezone
 from banso.accounts.models import EndUser
 from banso.activity import lake
 from banso.campaigns import push
-from banso.campaigns.models import CampaignStatus, Channel, Delivery, DeliveryStatus
+from banso.campaigns.models import CampaignStatus, Channel, Delivery, DeliveryStatus, PushSubscription
 from banso.playbooks import outbox
 from banso.playbooks.models import MessageKind, MessageStatus, OutboxMessage
 
@@ -42,8 +42,10 @@ def test_visitors_of_the_site_3_to_7_days_ago_who_did_not_buy_get_one_web_push_e
     assert delivery.end_user_id == visited.pk and delivery.status == DeliveryStatus.QUEUED
     message = OutboxMessage.objects.get(pk=delivery.outbox_message_id)
     assert message.kind == MessageKind.WEB_PUSH and message.source == "campaigns"
-    assert message.payload["subscriptions"][0]["endpoint"] == visited.push_subscriptions.get().endpoint
-    data = message.payload["data"]
+    [recipient] = message.payload["recipients"]
+    assert recipient["ref"] == str(delivery.pk)
+    assert recipient["subscriptions"][0]["endpoint"] == visited.push_subscriptions.get().endpoint
+    data = recipient["data"]
     assert data["title"] == campaign.title and data["body"] == campaign.body
     assert data["url"].endswith(f"/campaigns/c/{delivery.token}")
     campaign.refresh_from_db()
@@ -62,7 +64,8 @@ def test_a_re_send_never_sends_to_the_same_user_twice():
     assert first.queued == 2
     assert again.skipped == 2 and again.queued == 1
     assert Delivery.objects.filter(campaign=campaign).count() == 3
-    assert OutboxMessage.objects.filter(source="campaigns").count() == 3
+    batches = OutboxMessage.objects.filter(source="campaigns").order_by("id")
+    assert [len(m.payload["recipients"]) for m in batches] == [2, 1]  # one batch per send
 
 
 def test_users_the_channel_cannot_reach_are_counted_as_unreachable_and_left_for_a_later_send():
@@ -132,6 +135,37 @@ def test_webhook_campaigns_post_one_message_per_batch_of_1000_users(settings):
     assert covered == sorted(u.pk for u in users)
     json.dumps(first)  # plain JSON
     assert not OutboxMessage.objects.exclude(status=MessageStatus.QUEUED).exists()
+
+
+def test_web_push_goes_out_in_batches_of_1000_recipients_each_pointing_at_its_delivery():
+    users = EndUser.objects.bulk_create(
+        [EndUser(source="test-plug", external_id=f"wp-{i}", name=f"ユーザー{i}") for i in range(2_300)]
+    )
+    PushSubscription.objects.bulk_create(
+        [
+            PushSubscription(end_user=u, endpoint=f"https://push.example.net/s/{u.pk}", p256dh="BKey", auth="a")
+            for u in users
+        ]
+    )
+    campaign = PushCampaignFactory()
+    result = push.send(campaign, timezone.now(), members=np.array([u.pk for u in users]))
+
+    assert result.queued == 2_300 and result.messages == 3
+    batches = list(OutboxMessage.objects.filter(source="campaigns").order_by("id"))
+    assert [len(m.payload["recipients"]) for m in batches] == [1000, 1000, 300]
+    deliveries = {d.pk: d for d in Delivery.objects.filter(campaign=campaign)}
+    for batch in batches:
+        for recipient in batch.payload["recipients"]:
+            delivery = deliveries.pop(int(recipient["ref"]))
+            assert delivery.outbox_message_id == batch.pk
+            assert recipient["subscriptions"] == [
+                {
+                    "endpoint": f"https://push.example.net/s/{delivery.end_user_id}",
+                    "keys": {"p256dh": "BKey", "auth": "a"},
+                }
+            ]
+            assert recipient["data"]["url"].endswith(delivery.token)
+    assert deliveries == {}  # every delivery in exactly one batch
 
 
 def test_a_cancelled_campaign_is_not_sent():

@@ -1,10 +1,12 @@
 """The outbox's web-push messages: queued once per dedupe key, delivered with the standard Web Push protocol
 (VAPID keys from the registered provider), 404/410 answers reported to the "gone" callbacks and failing the
-message for good, 5xx retried."""
+message for good, 5xx retried; batches of recipients with an outcome each, retried or repeated after a dead
+worker only for the recipients without one."""
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from banso.playbooks import outbox
-from banso.playbooks.models import MessageKind, MessageStatus
+from banso.playbooks.models import MessageKind, MessageStatus, OutboxMessage
 
 pytestmark = pytest.mark.django_db
 
@@ -98,3 +100,68 @@ def test_all_subscriptions_gone_fails_for_good_and_a_server_error_retries(servic
     busy.refresh_from_db()
     assert gone.status == MessageStatus.FAILED and busy.status == MessageStatus.RETRYING
     assert service.gone == [f"{service.url}/gone"]
+
+
+def _batch(service: Service, *paths: str) -> OutboxMessage:
+    recipients = [
+        {"ref": str(n), "subscriptions": [_subscription(f"{service.url}{path}")], "data": {"title": f"t{n}"}}
+        for n, path in enumerate(paths, start=1)
+    ]
+    return OutboxMessage.objects.create(
+        kind=MessageKind.WEB_PUSH, source="test", payload=outbox.web_push_batch_payload(recipients)
+    )
+
+
+def _outcomes(message: OutboxMessage) -> dict[str, str]:
+    message.refresh_from_db()
+    return {ref: o["status"] for ref, o in outbox.web_push_results(message.payload).items()}
+
+
+def test_a_batch_records_each_recipients_outcome_and_retries_only_those_refused_for_now(service):
+    service.codes["/gone"] = 410
+    service.codes["/busy"] = 503
+    message = _batch(service, "/a", "/gone", "/busy")
+    result = outbox.deliver_due()
+    assert result.retrying == 1
+    assert _outcomes(message) == {"1": "sent", "2": "failed"}  # the busy one has none yet
+    assert message.status == MessageStatus.RETRYING and service.gone == [f"{service.url}/gone"]
+
+    service.codes["/busy"] = 201
+    later = message.next_attempt_at + dt.timedelta(seconds=1)
+    assert outbox.deliver_due(now=later).sent == 1
+    assert service.paths == ["/a", "/gone", "/busy", "/busy"]  # the others were not sent again
+    assert _outcomes(message) == {"1": "sent", "2": "failed", "3": "sent"}
+    assert message.status == MessageStatus.SENT
+
+
+def test_a_batch_nobody_accepted_fails_for_good_with_every_outcome(service):
+    service.codes["/gone"] = 404
+    service.codes["/bad"] = 400
+    message = _batch(service, "/gone", "/bad")
+    assert outbox.deliver_due().failed == 1
+    assert _outcomes(message) == {"1": "failed", "2": "failed"}
+    assert message.status == MessageStatus.FAILED
+
+
+def test_a_worker_dying_mid_batch_repeats_at_most_the_recipients_since_its_last_save(service, monkeypatch):
+    monkeypatch.setattr(outbox, "WEB_PUSH_PROGRESS", 2)
+    message = _batch(service, "/1", "/2", "/3", "/4", "/5")
+    real_push = outbox.Courier._push
+
+    def dies_on_the_fourth(self, subscriptions, data, payload):
+        if subscriptions[0]["endpoint"].endswith("/4"):
+            raise KeyboardInterrupt  # the worker is killed while sending
+        return real_push(self, subscriptions, data, payload)
+
+    monkeypatch.setattr(outbox.Courier, "_push", dies_on_the_fourth)
+    with pytest.raises(KeyboardInterrupt):
+        outbox.deliver_due()
+    assert _outcomes(message) == {"1": "sent", "2": "sent"}  # saved after two; the third is lost
+    assert message.status == MessageStatus.SENDING
+
+    monkeypatch.setattr(outbox.Courier, "_push", real_push)
+    after_the_lease = message.lease_until + dt.timedelta(seconds=1)
+    result = outbox.deliver_due(now=after_the_lease)
+    assert result.in_doubt == 1 and result.sent == 1
+    assert service.paths == ["/1", "/2", "/3", "/3", "/4", "/5"]
+    assert _outcomes(message) == {str(n): "sent" for n in range(1, 6)}

@@ -21,16 +21,19 @@ senders can't take the same slot); the weekly count is read, so on PostgreSQL th
 transaction-level advisory lock (senders take their slots one after another; SQLite has one writer anyway),
 which makes the read exact. Capped users are recorded as such and show in the results.
 
-Channels. Web push: one outbox message per user carrying the user's live subscriptions and the JSON
-{title, body, url (the tracked click link), icon}. Email: one unsubscribable email per user with the tracked
-link. Webhook (other push providers): ONE outbox webhook per batch of up to 1,000 users, POSTed to the
-campaign's webhook URL as
+Channels. Web push: ONE outbox web-push batch per up to 1,000 users (`outbox.web_push_batch_payload`), each
+recipient (ref = the delivery id) carrying the user's live subscriptions and the JSON {title, body, url (the
+tracked click link), icon}; the outbox writes each recipient's outcome into the batch. Email: one
+unsubscribable email per user with the tracked link. Webhook (other push providers): ONE outbox webhook per
+batch of up to 1,000 users, POSTed to the campaign's webhook URL as
     {"campaign": {"id", "name"}, "batch": n, "message": {"title", "body", "url", "icon"},
      "recipients": [{"end_user_id", "external_id", "click_url"}, …]}
 every delivery of the batch pointing at that message.
 
-Results (`sync_results`, a periodic job): a Delivery becomes `delivered` when its outbox message is sent
-(`delivered_at` = sent_at), `failed` when the message failed or was suppressed; `converted_at` is the first
+Results (`sync_results`, a periodic job): a web-push Delivery becomes `delivered` or `failed` by its
+recipient's outcome in the batch (and `failed` when the batch failed without one); an email or webhook Delivery
+becomes `delivered` when its outbox message is sent (`delivered_at` = sent_at), `failed` when the message failed
+or was suppressed; `converted_at` is the first
 non-rejected conversion of the campaign's offer by the user within `attribution_days` after queueing. Clicks
 come through the public tracked link (`track_click`).
 """
@@ -58,7 +61,7 @@ from banso.analytics.models import Segment
 from banso.core.arrowdb import insert_frame
 from banso.core.models import RunStatus, User
 from banso.playbooks.models import MessageKind, MessageStatus, OutboxMessage
-from banso.playbooks.outbox import WEB_PUSH_TTL, message_id_domain
+from banso.playbooks.outbox import WEB_PUSH_TTL, message_id_domain, web_push_batch_payload, web_push_results
 
 from .models import (
     CampaignStatus,
@@ -77,6 +80,7 @@ from .models import (
 TOKYO = ZoneInfo("Asia/Tokyo")
 SOURCE = "campaigns"
 WEBHOOK_BATCH = 1000
+WEB_PUSH_BATCH = 1000
 ICON = "/static/campaigns/icon.png"
 CAP_LOCK = 0x0C4D9A11  # pg_advisory_xact_lock key of the cap phase
 
@@ -400,15 +404,19 @@ def _insert_deliveries(
 
 
 def _allocate_outbox_ids(campaign: PushCampaign, n: int) -> np.ndarray | None:
-    """On PostgreSQL, the ids of the outbox messages this send will write (one per delivery, taken from the
-    table's sequence), so each delivery is written pointing at its message and no UPDATE of hundreds of
-    thousands of deliveries follows; capped deliveries drop theirs (a gap in the sequence, nothing else).
-    None elsewhere, and for the webhook channel (one message per batch): the deliveries are pointed after."""
+    """On PostgreSQL, the ids of the outbox messages this send will write, taken from the table's sequence:
+    for web push one per batch of `WEB_PUSH_BATCH` deliveries (in delivery order), for email one per delivery.
+    Each delivery is written pointing at its message, so no UPDATE of hundreds of thousands of deliveries
+    follows; capped deliveries drop theirs (a batch left empty is not written: a gap in the sequence, nothing
+    else). None elsewhere, and for the webhook channel: the deliveries are pointed after."""
     if n == 0 or connection.vendor != "postgresql" or campaign.channel == Channel.WEBHOOK:
         return None
+    batch = WEB_PUSH_BATCH if campaign.channel == Channel.WEB_PUSH else 1
+    count = -(-n // batch)
     table = _table(OutboxMessage)
-    rows = _fetch("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, n])
-    return np.fromiter((r[0] for r in rows), np.int64, n)
+    rows = _fetch("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count])
+    ids = np.fromiter((r[0] for r in rows), np.int64, count)
+    return np.repeat(ids, batch)[:n]
 
 
 def _take_slots(campaign: PushCampaign, now: dt.datetime, marker: int) -> None:
@@ -510,85 +518,27 @@ def _outbox_frame(rows: dict[str, Any], n: int, now: dt.datetime) -> pl.DataFram
     )
 
 
-def _json_text(column: str) -> pl.Expr:
-    """A string column as a JSON string literal (vectorised json.dumps of text)."""
-    escaped = (
-        pl.col(column)
-        .str.replace_all("\\", "\\\\", literal=True)
-        .str.replace_all('"', '\\"', literal=True)
-        .str.replace_all("\n", "\\n", literal=True)
-        .str.replace_all("\r", "\\r", literal=True)
-        .str.replace_all("\t", "\\t", literal=True)
-    )
-    return pl.concat_str([pl.lit('"'), escaped, pl.lit('"')])
-
-
-def _web_push_frame(campaign: PushCampaign, pending: list[tuple[int, int, str]], now: dt.datetime) -> pl.DataFrame:
-    """The web-push outbox rows, built column-wise (the benchmark queues hundreds of thousands): each user's
-    live subscriptions and the JSON {title, body, url, icon}; the same payload `web_push_payload` writes."""
-    import json
-
-    deliveries = pl.DataFrame(
-        {
-            "delivery_id": [d for d, _u, _t in pending],
-            "end_user_id": [u for _d, u, _t in pending],
-            "token": [t for _d, _u, t in pending],
-        },
-        schema={"delivery_id": pl.Int64, "end_user_id": pl.Int64, "token": pl.Utf8},
-    )
-    temp = _with_ids(deliveries["end_user_id"].to_numpy())
+def _live_subscriptions(user_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each user's live subscriptions, oldest first, as `outbox.web_push_payload` carries them."""
+    temp = _with_ids(np.array(user_ids, np.int64))
     rows = _fetch(
         f"SELECT s.end_user_id, s.endpoint, s.p256dh, s.auth FROM {_table(PushSubscription)} s "  # noqa: S608
         f"JOIN {temp} t ON t.id = s.end_user_id WHERE s.revoked_at IS NULL ORDER BY s.id",
         [],
     )
-    subs = pl.DataFrame(rows, schema=["end_user_id", "endpoint", "p256dh", "auth"], orient="row")
-    subs = (
-        subs.with_columns(
-            pl.concat_str(
-                [
-                    pl.lit('{"endpoint": '),
-                    _json_text("endpoint"),
-                    pl.lit(', "keys": {"p256dh": '),
-                    _json_text("p256dh"),
-                    pl.lit(', "auth": '),
-                    _json_text("auth"),
-                    pl.lit("}}"),
-                ]
-            ).alias("sub")
+    subscriptions: dict[int, list[dict[str, Any]]] = {}
+    for user_id, endpoint, p256dh, auth in rows:
+        subscriptions.setdefault(int(user_id), []).append(
+            {"endpoint": endpoint, "keys": {"p256dh": p256dh, "auth": auth}}
         )
-        .group_by("end_user_id", maintain_order=True)
-        .agg(pl.col("endpoint").first(), pl.col("sub").str.join(", ").alias("subs"))
-    )
-    frame = deliveries.join(subs, on="end_user_id", how="left").sort("delivery_id")
-    link = click_url("t")[:-1]  # the tracked link without its token
-    head = '{"title": %s, "body": %s, "url": "' % (  # noqa: UP031
-        json.dumps(campaign.title, ensure_ascii=False),
-        json.dumps(campaign.body, ensure_ascii=False),
-    )
-    tail = '", "icon": %s}, "ttl": %d}' % (json.dumps(ICON), WEB_PUSH_TTL)  # noqa: UP031
-    frame = frame.select(
-        pl.lit(MessageKind.WEB_PUSH.value).alias("kind"),
-        pl.concat_str([pl.lit("push:"), pl.col("delivery_id").cast(pl.Utf8)]).alias("dedupe_key"),
-        pl.col("endpoint").alias("url"),
-        pl.concat_str(
-            [
-                pl.lit('{"subscriptions": ['),
-                pl.col("subs"),
-                pl.lit('], "data": ' + head + link),
-                pl.col("token"),
-                pl.lit(tail),
-            ]
-        ).alias("payload"),
-    )
-    return _outbox_frame({c: frame[c] for c in frame.columns}, frame.height, now)
+    return subscriptions
 
 
 def _queue_web_push_in_database(campaign: PushCampaign, now: dt.datetime, marker: int) -> int:
-    """PostgreSQL: the web-push outbox rows of this send's queued deliveries in one INSERT … SELECT, their
-    payloads (`outbox.web_push_payload`'s shape: each user's live subscriptions, oldest first, and the data
-    with the tracked link) built by the database — nothing travels to Python and back (335,345 messages:
-    8.8 s through Python and COPY, measured in the benchmark)."""
+    """PostgreSQL: the web-push batches of this send's queued deliveries (grouped by the message id each
+    delivery was written with) in one INSERT … SELECT, their payloads (`outbox.web_push_batch_payload`'s shape:
+    each recipient's live subscriptions, oldest first, and the data with the tracked link) built by the
+    database: nothing travels to Python and back."""
     delivery, outbox, subs = _table(Delivery), _table(OutboxMessage), _table(PushSubscription)
     link = click_url("t")[:-1]  # the tracked link without its token
     at = _db_time(now)
@@ -596,18 +546,21 @@ def _queue_web_push_in_database(campaign: PushCampaign, now: dt.datetime, marker
         f"INSERT INTO {outbox} (id, kind, status, source, dedupe_key, to_email, from_email, subject, "  # noqa: S608
         f"body_text, body_html, message_id, unsubscribable, headers, url, payload, attempts, next_attempt_at, "
         f"last_error, created_at) "
-        f"SELECT d.outbox_message_id, %s, %s, %s, 'push:' || d.id, '', '', '', '', '', '', false, '{{}}'::jsonb, "
-        f"s.endpoints[1], jsonb_build_object('subscriptions', s.subscriptions, 'data', jsonb_build_object("
-        f"'title', %s::text, 'body', %s::text, 'url', %s || d.token, 'icon', %s::text), 'ttl', %s::int), "
-        f"0, %s, '', %s FROM {delivery} d CROSS JOIN LATERAL ("
+        f"SELECT d.outbox_message_id, %s, %s, %s, %s || MIN(d.id), '', '', '', '', '', '', false, '{{}}'::jsonb, "
+        f"MIN(s.endpoints[1]), jsonb_build_object('recipients', jsonb_agg(jsonb_build_object("
+        f"'ref', d.id::text, 'subscriptions', s.subscriptions, 'data', jsonb_build_object("
+        f"'title', %s::text, 'body', %s::text, 'url', %s || d.token, 'icon', %s::text)) ORDER BY d.id), "
+        f"'ttl', %s::int), 0, %s, '', %s FROM {delivery} d CROSS JOIN LATERAL ("
         f"SELECT array_agg(p.endpoint ORDER BY p.id) AS endpoints, jsonb_agg(jsonb_build_object('endpoint', "
         f"p.endpoint, 'keys', jsonb_build_object('p256dh', p.p256dh, 'auth', p.auth)) ORDER BY p.id) "
         f"AS subscriptions FROM {subs} p WHERE p.end_user_id = d.end_user_id AND p.revoked_at IS NULL) s "
-        f"WHERE d.campaign_id = %s AND d.status = %s AND d.id > %s AND s.endpoints IS NOT NULL",
+        f"WHERE d.campaign_id = %s AND d.status = %s AND d.id > %s AND s.endpoints IS NOT NULL "
+        f"GROUP BY d.outbox_message_id",
         [
             MessageKind.WEB_PUSH.value,
             MessageStatus.QUEUED.value,
             SOURCE,
+            f"push:{campaign.pk}:",
             campaign.title,
             campaign.body,
             link,
@@ -641,11 +594,36 @@ def _queue_messages(campaign: PushCampaign, now: dt.datetime, marker: int) -> in
     pending: list[tuple[int, int, str]] = [(int(d), int(u), str(t)) for d, u, t, _o in rows]
     if not pending:
         return 0
-    # Ids allocated with the deliveries (PostgreSQL, one message per delivery), in delivery order.
-    preassigned = [o for _d, _u, _t, o in rows] if all(r[3] is not None for r in rows) else None
+    # Email on PostgreSQL: ids allocated with the deliveries (one message per delivery), in delivery order.
+    preassigned = (
+        [o for _d, _u, _t, o in rows]
+        if campaign.channel == Channel.EMAIL and all(r[3] is not None for r in rows)
+        else None
+    )
     n = len(pending)
+    batches: list[list[tuple[int, int, str]]] = []
     if campaign.channel == Channel.WEB_PUSH:
-        frame = _web_push_frame(campaign, pending, now)
+        subscriptions = _live_subscriptions([u for _d, u, _t in pending])
+        pending = [p for p in pending if p[1] in subscriptions]
+        batches = [pending[i : i + WEB_PUSH_BATCH] for i in range(0, len(pending), WEB_PUSH_BATCH)]
+        frame = _outbox_frame(
+            {
+                "kind": [MessageKind.WEB_PUSH.value] * len(batches),
+                "dedupe_key": [f"push:{campaign.pk}:{batch[0][0]}" for batch in batches],
+                "url": [subscriptions[batch[0][1]][0]["endpoint"] for batch in batches],
+                "payload": [
+                    web_push_batch_payload(
+                        [
+                            {"ref": str(d), "subscriptions": subscriptions[u], "data": _message(campaign, t)}
+                            for d, u, t in batch
+                        ]
+                    )
+                    for batch in batches
+                ],
+            },
+            len(batches),
+            now,
+        )
     elif campaign.channel == Channel.EMAIL:
         from email.utils import make_msgid
 
@@ -700,11 +678,11 @@ def _queue_messages(campaign: PushCampaign, now: dt.datetime, marker: int) -> in
             m,
             now,
         )
-    if preassigned is not None and campaign.channel != Channel.WEBHOOK:
+    if preassigned is not None:
         frame = frame.with_columns(pl.Series("id", preassigned, dtype=pl.Int64))
         return insert_frame(_table(OutboxMessage), frame, ["id", *OUTBOX_COLUMNS])
     written = insert_frame(_table(OutboxMessage), frame, OUTBOX_COLUMNS)
-    if campaign.channel == Channel.WEBHOOK:
+    if batches:
         ids = dict(
             OutboxMessage.objects.filter(source=SOURCE, dedupe_key__startswith=f"push:{campaign.pk}:").values_list(
                 "dedupe_key", "id"
@@ -713,7 +691,7 @@ def _queue_messages(campaign: PushCampaign, now: dt.datetime, marker: int) -> in
         for batch in batches:
             message_id = ids[f"push:{campaign.pk}:{batch[0][0]}"]
             Delivery.objects.filter(id__in=[d for d, _u, _t in batch]).update(outbox_message_id=message_id)
-    else:
+    elif campaign.channel == Channel.EMAIL:
         delivery, outbox = _table(Delivery), _table(OutboxMessage)
         _execute(
             f"UPDATE {delivery} SET outbox_message_id = o.id FROM {outbox} o "  # noqa: S608
@@ -824,16 +802,16 @@ def results_job(now: dt.datetime) -> str | None:
 def sync_results(now: dt.datetime | None = None, campaigns: list[PushCampaign] | None = None) -> int:
     now = now or timezone.now()
     sent = OutboxMessage.objects.filter(pk=OuterRef("outbox_message_id"))
+    whole = OutboxMessage.objects.filter(source=SOURCE).exclude(kind=MessageKind.WEB_PUSH)
     changed = Delivery.objects.filter(
         status=DeliveryStatus.QUEUED,
-        outbox_message_id__in=OutboxMessage.objects.filter(source=SOURCE, status=MessageStatus.SENT).values("id"),
+        outbox_message_id__in=whole.filter(status=MessageStatus.SENT).values("id"),
     ).update(status=DeliveryStatus.DELIVERED, delivered_at=Subquery(sent.values("sent_at")[:1]))
     changed += Delivery.objects.filter(
         status=DeliveryStatus.QUEUED,
-        outbox_message_id__in=OutboxMessage.objects.filter(
-            source=SOURCE, status__in=(MessageStatus.FAILED, MessageStatus.SUPPRESSED)
-        ).values("id"),
+        outbox_message_id__in=whole.filter(status__in=(MessageStatus.FAILED, MessageStatus.SUPPRESSED)).values("id"),
     ).update(status=DeliveryStatus.FAILED)
+    changed += _sync_web_push_outcomes()
     targets = campaigns or list(
         PushCampaign.objects.filter(
             offer__isnull=False, status=CampaignStatus.SENT, finished_at__gte=now - dt.timedelta(days=60)
@@ -865,6 +843,37 @@ def sync_results(now: dt.datetime | None = None, campaigns: list[PushCampaign] |
             .filter(_conversion_exists(campaign, window))
             .update(converted_at=Subquery(first[:1]))
         )
+    return changed
+
+
+def _sync_web_push_outcomes() -> int:
+    """Web-push deliveries by their recipient's outcome in the batch (`outbox.web_push_results`); a batch that
+    failed fails its deliveries still without one. Only batches with queued deliveries are read, and only
+    their `results` key (not the recipients)."""
+    waiting = Delivery.objects.filter(status=DeliveryStatus.QUEUED, outbox_message_id__isnull=False)
+    batches = (
+        OutboxMessage.objects.filter(source=SOURCE, kind=MessageKind.WEB_PUSH)
+        .exclude(status=MessageStatus.QUEUED)
+        .filter(id__in=waiting.values("outbox_message_id"))
+        .values_list("id", "status", "payload__results")
+    )
+    changed = 0
+    for message_id, status, results in batches:
+        delivered: dict[str, list[int]] = {}
+        failed: list[int] = []
+        for ref, outcome in web_push_results({"results": results}).items():
+            if outcome.get("status") == "sent":
+                delivered.setdefault(outcome.get("at") or "", []).append(int(ref))
+            else:
+                failed.append(int(ref))
+        queued = Delivery.objects.filter(outbox_message_id=message_id, status=DeliveryStatus.QUEUED)
+        for at, ids in delivered.items():
+            moment = dt.datetime.fromisoformat(at) if at else timezone.now()
+            changed += queued.filter(id__in=ids).update(status=DeliveryStatus.DELIVERED, delivered_at=moment)
+        if failed:
+            changed += queued.filter(id__in=failed).update(status=DeliveryStatus.FAILED)
+        if status in (MessageStatus.FAILED, MessageStatus.SUPPRESSED):
+            changed += queued.update(status=DeliveryStatus.FAILED)
     return changed
 
 

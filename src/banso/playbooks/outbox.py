@@ -35,6 +35,13 @@ Web push messages (`enqueue_web_push`: a user's browser subscriptions and a JSON
 standard Web Push protocol (VAPID signature, aes128gcm encryption; pywebpush), at-least-once like webhooks. One
 accepting subscription delivers the message; 404/410 answers are handed to the `on_web_push_gone` callbacks (the
 owner of the subscriptions revokes them) and, when every subscription is gone, fail the message for good.
+A batch (`web_push_batch_payload`: up to a thousand recipients, each with a `ref`, its subscriptions and its
+data; senders to large audiences write one row per batch) is sent recipient by recipient; each recipient's
+outcome is written into the payload's `results` ({ref: {"status": "sent" | "failed", "at", "error"}}) every
+`WEB_PUSH_PROGRESS` recipients, with the lease renewed, so a retry (or a copy after a dead worker) sends only to
+recipients without an outcome: a dead worker repeats at most that many notifications. Recipients refused for a
+transient reason stay without an outcome and the message retries; the message is sent when every recipient
+has an outcome and one was accepted, failed when none was. The sender reads the outcomes from `results`.
 
 Scheduling. The loop is the way to deliver within seconds. `register()` also adds a scheduler job that,
 once a minute, queues a background task to deliver what is due when messages are waiting and no such task
@@ -91,6 +98,7 @@ DEFAULT_LEASE = dt.timedelta(minutes=5)
 SMTP_TIMEOUT = 30.0
 WEBHOOK_TIMEOUT = 10.0
 WEB_PUSH_TTL = 24 * 3600  # seconds the push service keeps a notification for an offline browser
+WEB_PUSH_PROGRESS = 50  # a batch's outcomes are saved after this many recipients (see the module docstring)
 DRAIN_BUDGET = dt.timedelta(minutes=5)
 IN_DOUBT = "in doubt"
 UNCONFIRMED = "unconfirmed"
@@ -258,6 +266,17 @@ def web_push_payload(subscriptions: list[dict[str, Any]], data: Any, ttl: int = 
     return {"subscriptions": subscriptions, "data": data, "ttl": ttl}
 
 
+def web_push_batch_payload(recipients: list[dict[str, Any]], ttl: int = WEB_PUSH_TTL) -> dict[str, Any]:
+    """The payload of a batch: `recipients` [{"ref": str, "subscriptions": [...], "data": ...}] (see the module
+    docstring; senders that build rows in SQL write the same shape)."""
+    return {"recipients": recipients, "ttl": ttl}
+
+
+def web_push_results(payload: dict[str, Any] | None) -> dict[str, dict[str, str]]:
+    """A batch's outcomes so far: {ref: {"status": "sent" | "failed", "at": ISO time, "error": str}}."""
+    return dict((payload or {}).get("results") or {})
+
+
 # Web Push keys and gone subscriptions: registered by the app that owns subscriptions (campaigns), so the
 # outbox does not depend on it.
 _web_push_keys: Callable[[], tuple[str, str]] | None = None
@@ -274,6 +293,13 @@ def on_web_push_gone(callback: Callable[[list[str]], None]) -> None:
     """`callback(endpoints)` runs when push services answer 404/410 (the subscription no longer exists)."""
     if callback not in _web_push_gone:
         _web_push_gone.append(callback)
+
+
+def _save_web_push_results(row: OutboxMessage, payload: dict[str, Any], results: dict[str, Any]) -> None:
+    """A batch's outcomes so far, committed with a renewed lease (see the module docstring)."""
+    payload["results"] = results
+    row.payload = payload
+    OutboxMessage.objects.filter(pk=row.pk).update(payload=payload, lease_until=timezone.now() + DEFAULT_LEASE)
 
 
 def _push_gone(endpoints: list[str]) -> None:
@@ -455,20 +481,35 @@ class Courier:
 
     def web_push(self, row: OutboxMessage) -> None:
         """Send to every subscription of the row. Delivered when one accepted it; subscriptions answered
-        404/410 are reported gone; all gone (or another 4xx) is a permanent refusal, 5xx/429/network retry."""
+        404/410 are reported gone; all gone (or another 4xx) is a permanent refusal, 5xx/429/network retry.
+        A batch row goes recipient by recipient (`_web_push_batch`)."""
+        payload = row.payload or {}
+        if "recipients" in payload:
+            self._web_push_batch(row)
+            return
+        accepted, gone, errors, permanent = self._push(payload.get("subscriptions") or [], payload.get("data"), payload)
+        if gone:
+            _push_gone(gone)
+        if accepted:
+            return
+        raise _Refused(f"web push: {'; '.join(errors) or 'no subscription'}", permanent=permanent)
+
+    def _push(
+        self, subscriptions: list[dict[str, Any]], data: Any, payload: dict[str, Any]
+    ) -> tuple[int, list[str], list[str], bool]:
+        """One notification to one user's subscriptions: (accepted, gone endpoints, errors, permanent)."""
         from pywebpush import WebPushException, webpush
 
         if _web_push_keys is None:
             raise _Refused("web push: no VAPID keys configured")
         private_key, subject = _web_push_keys()
-        payload = row.payload or {}
-        data = json.dumps(payload.get("data"), ensure_ascii=False)
+        text = json.dumps(data, ensure_ascii=False)
         accepted, gone, errors, permanent = 0, [], [], True
-        for subscription in payload.get("subscriptions") or []:
+        for subscription in subscriptions:
             try:
                 webpush(
                     subscription,
-                    data=data,
+                    data=text,
                     vapid_private_key=private_key,
                     vapid_claims={"sub": subject},
                     ttl=int(payload.get("ttl") or WEB_PUSH_TTL),
@@ -485,11 +526,37 @@ class Courier:
             except Exception as exc:  # network errors surface from requests
                 permanent = False
                 errors.append(repr(exc)[:200])
-        if gone:
-            _push_gone(gone)
-        if accepted:
-            return
-        raise _Refused(f"web push: {'; '.join(errors) or 'no subscription'}", permanent=permanent)
+        return accepted, gone, errors, permanent
+
+    def _web_push_batch(self, row: OutboxMessage) -> None:
+        payload = dict(row.payload or {})
+        results = web_push_results(payload)
+        pending = [r for r in payload.get("recipients") or [] if str(r.get("ref")) not in results]
+        retry: list[str] = []
+        gone_all: list[str] = []
+        at = ""
+        for number, recipient in enumerate(pending, start=1):
+            if number % WEB_PUSH_PROGRESS == 1 or WEB_PUSH_PROGRESS == 1:
+                at = timezone.now().isoformat()  # one time per saved chunk: the sender updates by it
+            accepted, gone, errors, permanent = self._push(
+                recipient.get("subscriptions") or [], recipient.get("data"), payload
+            )
+            gone_all.extend(gone)
+            if accepted:
+                results[str(recipient["ref"])] = {"status": "sent", "at": at, "error": ""}
+            elif permanent:
+                error = "; ".join(errors) or "no subscription"
+                results[str(recipient["ref"])] = {"status": "failed", "at": at, "error": error[:300]}
+            else:
+                retry.append(f"{recipient['ref']}: {'; '.join(errors)}"[:300])
+            if number % WEB_PUSH_PROGRESS == 0 or number == len(pending):
+                _save_web_push_results(row, payload, results)
+        if gone_all:
+            _push_gone(gone_all)
+        if retry:
+            raise _Refused(f"web push: {len(retry)} recipient(s) to retry, e.g. {retry[0]}")
+        if not any(r.get("status") == "sent" for r in results.values()):
+            raise _Refused("web push: no recipient accepted the notification", permanent=True)
 
     def _reset(self) -> None:
         if self._smtp is not None and self._smtp_open:
