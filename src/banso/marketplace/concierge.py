@@ -53,6 +53,11 @@ class Request:
     day: dt.date | None = None
     guests: int = 1
 
+    @property
+    def complete(self) -> bool:
+        """Everything `search` needs was read: the page can search at once instead of asking for the rest."""
+        return bool(self.category and self.area and self.day)
+
 
 # Vocabulary ----------------------------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ class RequestForm(forms.Form):
     inquiry = forms.IntegerField(widget=forms.HiddenInput, required=False)
     category = forms.CharField(label=_("Service category"), max_length=100)
     area = forms.CharField(label=_("Area"), max_length=100)
-    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     guests = forms.IntegerField(label=_("Guests"), min_value=1, max_value=MAX_GUESTS, initial=1)
 
     def __init__(self, *args: object, categories: list[str] = (), areas: list[str] = (), **kwargs: object) -> None:  # type: ignore[assignment]

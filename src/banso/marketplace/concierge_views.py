@@ -33,22 +33,27 @@ def concierge_page(request: HttpRequest) -> HttpResponse:
     number, ref = _inquiry(request.GET.get("inquiry", ""))
     categories, areas = concierge.known_terms()
     data: dict[str, Any] | None = None
+    initial: dict[str, Any] = {"inquiry": number, "guests": 1}
     guessed = None
-    if any(request.GET.get(name) for name in ("category", "area", "date")):
+    # The form is bound (and its errors shown) only when the agent submitted it, or when the inquiry's text
+    # gave everything a search needs. Otherwise the page opens with what could be read, for the agent to finish.
+    if any(name in request.GET for name in RequestForm.base_fields if name != "inquiry"):
         data = request.GET.dict()
     elif ref is not None:
         guessed = concierge.request_for_inquiry(ref, categories=categories, areas=areas)
-        data = {
-            "inquiry": str(ref.number),
+        initial = {
+            "inquiry": ref.number,
             "category": guessed.category,
             "area": guessed.area,
-            "date": guessed.day.isoformat() if guessed.day else "",
-            "guests": str(guessed.guests),
+            "date": guessed.day,
+            "guests": guessed.guests,
         }
+        if guessed.complete:
+            data = initial
     form = (
         RequestForm(data, categories=categories, areas=areas)
         if data is not None
-        else RequestForm(initial={"inquiry": number, "guests": 1}, categories=categories, areas=areas)
+        else RequestForm(initial=initial, categories=categories, areas=areas)
     )
     candidates = None
     if data is not None and form.is_valid():
