@@ -64,6 +64,27 @@ def test_a_message_page_shows_its_delivery_and_retry_now_is_audited(client_as):
     assert client_as(Role.VIEWER).post(reverse("playbooks:outbox_retry", args=[message.pk])).status_code == 403
 
 
+def test_a_web_push_batch_page_counts_its_recipients_outcomes_instead_of_printing_them_all(client_as):
+    recipients = [
+        {
+            "ref": str(n),
+            "subscriptions": [{"endpoint": f"https://push.example.net/{n}"}],
+            "data": {"title": "還元率アップ"},
+        }
+        for n in range(1000)
+    ]
+    payload = outbox.web_push_batch_payload(recipients)
+    payload["results"] = {
+        "0": {"status": "sent", "at": "", "error": ""},
+        "1": {"status": "failed", "error": "410: gone"},
+    }
+    message = OutboxMessage.objects.create(kind="web_push", source="campaigns", payload=payload)
+    page = client_as(Role.OPS_MANAGER).get(reverse("playbooks:outbox_message", args=[message.pk])).content.decode()
+    assert "受信者数" in page and 'id="batch-sent">1<' in page and 'id="batch-failed">1<' in page
+    assert 'id="batch-pending">998<' in page and "410: gone" in page and "還元率アップ" in page
+    assert "https://push.example.net/999" not in page
+
+
 def test_an_in_doubt_webhook_post_and_an_unconfirmed_mail_say_so_on_their_pages(client_as):
     post = outbox.enqueue_webhook("https://hooks.example.jp/x", {"text": "t"})
     mail = outbox.enqueue_email("tanaka@kyaku.example.jp", "件名", "本文")

@@ -295,6 +295,26 @@ def on_web_push_gone(callback: Callable[[list[str]], None]) -> None:
         _web_push_gone.append(callback)
 
 
+def web_push_batch_summary(message: OutboxMessage, failures: int = 20) -> dict[str, Any] | None:
+    """For the message page: a batch's recipients and outcomes counted, the first recipient's data as a sample
+    and the first `failures` refused recipients (a batch's whole payload is hundreds of kilobytes). None when
+    the message is not a web-push batch."""
+    payload = message.payload or {}
+    if message.kind != MessageKind.WEB_PUSH or "recipients" not in payload:
+        return None
+    recipients = payload.get("recipients") or []
+    results = web_push_results(payload)
+    statuses = [o.get("status") for o in results.values()]
+    return {
+        "recipients": len(recipients),
+        "sent": statuses.count("sent"),
+        "failed": statuses.count("failed"),
+        "pending": len(recipients) - len(results),
+        "sample": recipients[0].get("data") if recipients else None,
+        "failures": [(ref, o.get("error", "")) for ref, o in results.items() if o.get("status") == "failed"][:failures],
+    }
+
+
 def _save_web_push_results(row: OutboxMessage, payload: dict[str, Any], results: dict[str, Any]) -> None:
     """A batch's outcomes so far, committed with a renewed lease (see the module docstring)."""
     payload["results"] = results

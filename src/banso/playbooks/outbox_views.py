@@ -64,6 +64,7 @@ def outbox_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "unconfirmed": outbox.is_unconfirmed(message),
         "can_retry": message.status in outbox.RETRYABLE_BY_HAND,
         "max_attempts": outbox.MAX_ATTEMPTS,
+        "batch": outbox.web_push_batch_summary(message),
     }
     return render(request, "playbooks/outbox_detail.html", context)
 
