@@ -44,6 +44,9 @@ def test_clicks_and_attributed_conversions_show_on_the_results_page(client_as):
     assert Delivery.objects.get(pk=deliveries[users[0].pk].pk).clicked_at == clicked_at
     anonymous.get(f"/campaigns/c/{deliveries[users[1].pk].token}")
     assert anonymous.get("/campaigns/c/nonexistent").status_code == 404
+    forged = f"{deliveries[users[2].pk].pk}-{'0' * 16}"  # a delivery's id with a made-up digest
+    assert anonymous.get(f"/campaigns/c/{forged}").status_code == 404
+    assert Delivery.objects.get(pk=deliveries[users[2].pk].pk).clicked_at is None
 
     # Inside the window: counts. Before the send, after the window, rejected, other offer: don't.
     ConversionFactory(

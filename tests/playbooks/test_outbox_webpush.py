@@ -165,3 +165,16 @@ def test_a_worker_dying_mid_batch_repeats_at_most_the_recipients_since_its_last_
     assert result.in_doubt == 1 and result.sent == 1
     assert service.paths == ["/1", "/2", "/3", "/3", "/4", "/5"]
     assert _outcomes(message) == {str(n): "sent" for n in range(1, 6)}
+
+
+def test_a_batch_recipient_given_by_user_gets_the_subscriptions_the_resolver_has_at_send_time(service, monkeypatch):
+    live = {7: [_subscription(f"{service.url}/seven")]}  # user 8 unsubscribed after the batch was queued
+    asked: list[list[int]] = []
+    monkeypatch.setattr(outbox, "_web_push_subscriptions", lambda users: asked.append(users) or live)
+    recipients = [{"ref": "a", "user": 7, "data": {"url": "/c/a"}}, {"ref": "b", "user": 8, "data": {"url": "/c/b"}}]
+    message = OutboxMessage.objects.create(
+        kind=MessageKind.WEB_PUSH, source="test", payload=outbox.web_push_batch_payload(recipients, {"title": "t"})
+    )
+    assert outbox.deliver_due().sent == 1
+    assert asked == [[7, 8]] and service.paths == ["/seven"]
+    assert _outcomes(message) == {"a": "sent", "b": "failed"}

@@ -21,9 +21,11 @@ senders can't take the same slot); the weekly count is read, so on PostgreSQL th
 transaction-level advisory lock (senders take their slots one after another; SQLite has one writer anyway),
 which makes the read exact. Capped users are recorded as such and show in the results.
 
-Channels. Web push: ONE outbox web-push batch per up to 1,000 users (`outbox.web_push_batch_payload`), each
-recipient (ref = the delivery id) carrying the user's live subscriptions and the JSON {title, body, url (the
-tracked click link), icon}; the outbox writes each recipient's outcome into the batch. Email: one
+Channels. Web push: ONE outbox web-push batch per up to 1,000 users (`outbox.web_push_batch_payload`): the
+shared JSON {title, body, icon} and each recipient (ref = the delivery id) with its user, whose live
+subscriptions the outbox asks `webpush.live_subscriptions` for at send time (a subscription revoked meanwhile
+is not tried; and a send writes no copy of them), and the tracked click link as its "url"; the outbox writes
+each recipient's outcome into the batch. Email: one
 unsubscribable email per user with the tracked link. Webhook (other push providers): ONE outbox webhook per
 batch of up to 1,000 users, POSTed to the campaign's webhook URL as
     {"campaign": {"id", "name"}, "batch": n, "message": {"title", "body", "url", "icon"},
@@ -41,6 +43,7 @@ come through the public tracked link (`track_click`).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import secrets
 from dataclasses import dataclass
@@ -64,6 +67,7 @@ from banso.playbooks.models import MessageKind, MessageStatus, OutboxMessage
 from banso.playbooks.outbox import WEB_PUSH_TTL, message_id_domain, web_push_batch_payload, web_push_results
 
 from .models import (
+    CLICK_DIGEST,
     CampaignStatus,
     CapSlot,
     Channel,
@@ -75,6 +79,8 @@ from .models import (
     PushCampaign,
     PushSubscription,
     SendRun,
+    click_secret,
+    click_token,
 )
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -330,17 +336,6 @@ def _existing_recipients(campaign: PushCampaign) -> np.ndarray:
     return np.array([r[0] for r in rows], np.int64)
 
 
-def _in_db(ids: np.ndarray, queryset: Any, column: str) -> np.ndarray:
-    """The subset of `ids` the queryset's `column` holds (read in chunks, compared in numpy)."""
-    found: list[int] = []
-    values = ids.tolist()
-    for start in range(0, len(values), 20_000):
-        found.extend(
-            queryset.filter(**{f"{column}__in": values[start : start + 20_000]}).values_list(column, flat=True)
-        )
-    return np.unique(np.array(found, np.int64))
-
-
 def _with_ids(ids: np.ndarray) -> str:
     """Upload `ids` into a temporary table (COPY on PostgreSQL) and return its name, for set-based joins."""
     name = "campaigns_push_ids"
@@ -388,13 +383,10 @@ def _insert_deliveries(
 ) -> None:
     if ids.size == 0:
         return
-    tokens = np.frombuffer(secrets.token_bytes(16 * ids.size), "S16").tolist()
-    tokens = [t.hex() for t in tokens]
     columns = {
         "campaign_id": np.full(ids.size, campaign.pk, np.int64),
         "end_user_id": ids,
         "status": [status] * ids.size,
-        "token": tokens,
         "queued_at": [_db_time(now)] * ids.size,
     }
     if outbox_ids is not None:
@@ -456,8 +448,9 @@ def click_url(token: str) -> str:
     return f"{base}{reverse('campaigns:push_click', args=[token])}"
 
 
-def _message(campaign: PushCampaign, token: str) -> dict[str, Any]:
-    return {"title": campaign.title, "body": campaign.body, "url": click_url(token), "icon": ICON}
+def _notification(campaign: PushCampaign) -> dict[str, Any]:
+    """A web-push batch's shared data; each recipient's adds the tracked link ("url")."""
+    return {"title": campaign.title, "body": campaign.body, "icon": ICON}
 
 
 OUTBOX_COLUMNS = [
@@ -518,53 +511,33 @@ def _outbox_frame(rows: dict[str, Any], n: int, now: dt.datetime) -> pl.DataFram
     )
 
 
-def _live_subscriptions(user_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    """Each user's live subscriptions, oldest first, as `outbox.web_push_payload` carries them."""
-    temp = _with_ids(np.array(user_ids, np.int64))
-    rows = _fetch(
-        f"SELECT s.end_user_id, s.endpoint, s.p256dh, s.auth FROM {_table(PushSubscription)} s "  # noqa: S608
-        f"JOIN {temp} t ON t.id = s.end_user_id WHERE s.revoked_at IS NULL ORDER BY s.id",
-        [],
-    )
-    subscriptions: dict[int, list[dict[str, Any]]] = {}
-    for user_id, endpoint, p256dh, auth in rows:
-        subscriptions.setdefault(int(user_id), []).append(
-            {"endpoint": endpoint, "keys": {"p256dh": p256dh, "auth": auth}}
-        )
-    return subscriptions
-
-
 def _queue_web_push_in_database(campaign: PushCampaign, now: dt.datetime, marker: int) -> int:
     """PostgreSQL: the web-push batches of this send's queued deliveries (grouped by the message id each
-    delivery was written with) in one INSERT … SELECT, their payloads (`outbox.web_push_batch_payload`'s shape:
-    each recipient's live subscriptions, oldest first, and the data with the tracked link) built by the
-    database: nothing travels to Python and back."""
-    delivery, outbox, subs = _table(Delivery), _table(OutboxMessage), _table(PushSubscription)
-    link = click_url("t")[:-1]  # the tracked link without its token
+    delivery was written with) in one INSERT … SELECT, their payloads (`outbox.web_push_batch_payload`'s shape,
+    each recipient's tracked link computed as `models.click_token` does) built by the database: nothing
+    travels to Python and back."""
+    delivery, outbox = _table(Delivery), _table(OutboxMessage)
+    link = click_url("0")[:-1]  # the tracked link without its token
     at = _db_time(now)
     return _execute(
         f"INSERT INTO {outbox} (id, kind, status, source, dedupe_key, to_email, from_email, subject, "  # noqa: S608
         f"body_text, body_html, message_id, unsubscribable, headers, url, payload, attempts, next_attempt_at, "
         f"last_error, created_at) "
         f"SELECT d.outbox_message_id, %s, %s, %s, %s || MIN(d.id), '', '', '', '', '', '', false, '{{}}'::jsonb, "
-        f"MIN(s.endpoints[1]), jsonb_build_object('recipients', jsonb_agg(jsonb_build_object("
-        f"'ref', d.id::text, 'subscriptions', s.subscriptions, 'data', jsonb_build_object("
-        f"'title', %s::text, 'body', %s::text, 'url', %s || d.token, 'icon', %s::text)) ORDER BY d.id), "
-        f"'ttl', %s::int), 0, %s, '', %s FROM {delivery} d CROSS JOIN LATERAL ("
-        f"SELECT array_agg(p.endpoint ORDER BY p.id) AS endpoints, jsonb_agg(jsonb_build_object('endpoint', "
-        f"p.endpoint, 'keys', jsonb_build_object('p256dh', p.p256dh, 'auth', p.auth)) ORDER BY p.id) "
-        f"AS subscriptions FROM {subs} p WHERE p.end_user_id = d.end_user_id AND p.revoked_at IS NULL) s "
-        f"WHERE d.campaign_id = %s AND d.status = %s AND d.id > %s AND s.endpoints IS NOT NULL "
-        f"GROUP BY d.outbox_message_id",
+        f"'', jsonb_build_object('recipients', jsonb_agg(jsonb_build_object('ref', d.id::text, 'user', "
+        f"d.end_user_id, 'data', jsonb_build_object('url', %s || d.id || '-' || "
+        f"substr(encode(sha256(convert_to(%s || ':' || d.id, 'UTF8')), 'hex'), 1, %s))) ORDER BY d.id), "
+        f"'data', %s::jsonb, 'ttl', %s::int), 0, %s, '', %s FROM {delivery} d "
+        f"WHERE d.campaign_id = %s AND d.status = %s AND d.id > %s GROUP BY d.outbox_message_id",
         [
             MessageKind.WEB_PUSH.value,
             MessageStatus.QUEUED.value,
             SOURCE,
             f"push:{campaign.pk}:",
-            campaign.title,
-            campaign.body,
             link,
-            ICON,
+            click_secret(),
+            CLICK_DIGEST,
+            json.dumps(_notification(campaign), ensure_ascii=False),
             WEB_PUSH_TTL,
             at,
             at,
@@ -587,36 +560,29 @@ def _queue_messages(campaign: PushCampaign, now: dt.datetime, marker: int) -> in
         if not missing:
             return _queue_web_push_in_database(campaign, now, marker)
     rows = _fetch(
-        f"SELECT id, end_user_id, token, outbox_message_id FROM {_table(Delivery)} "  # noqa: S608
+        f"SELECT id, end_user_id, outbox_message_id FROM {_table(Delivery)} "  # noqa: S608
         f"WHERE campaign_id = %s AND status = %s AND id > %s ORDER BY id",
         [campaign.pk, DeliveryStatus.QUEUED, marker],
     )
-    pending: list[tuple[int, int, str]] = [(int(d), int(u), str(t)) for d, u, t, _o in rows]
+    pending: list[tuple[int, int, str]] = [(int(d), int(u), click_token(int(d))) for d, u, _o in rows]
     if not pending:
         return 0
     # Email on PostgreSQL: ids allocated with the deliveries (one message per delivery), in delivery order.
     preassigned = (
-        [o for _d, _u, _t, o in rows]
-        if campaign.channel == Channel.EMAIL and all(r[3] is not None for r in rows)
-        else None
+        [o for _d, _u, o in rows] if campaign.channel == Channel.EMAIL and all(r[2] is not None for r in rows) else None
     )
     n = len(pending)
     batches: list[list[tuple[int, int, str]]] = []
     if campaign.channel == Channel.WEB_PUSH:
-        subscriptions = _live_subscriptions([u for _d, u, _t in pending])
-        pending = [p for p in pending if p[1] in subscriptions]
-        batches = [pending[i : i + WEB_PUSH_BATCH] for i in range(0, len(pending), WEB_PUSH_BATCH)]
+        batches = [pending[i : i + WEB_PUSH_BATCH] for i in range(0, n, WEB_PUSH_BATCH)]
         frame = _outbox_frame(
             {
                 "kind": [MessageKind.WEB_PUSH.value] * len(batches),
                 "dedupe_key": [f"push:{campaign.pk}:{batch[0][0]}" for batch in batches],
-                "url": [subscriptions[batch[0][1]][0]["endpoint"] for batch in batches],
                 "payload": [
                     web_push_batch_payload(
-                        [
-                            {"ref": str(d), "subscriptions": subscriptions[u], "data": _message(campaign, t)}
-                            for d, u, t in batch
-                        ]
+                        [{"ref": str(d), "user": u, "data": {"url": click_url(t)}} for d, u, t in batch],
+                        _notification(campaign),
                     )
                     for batch in batches
                 ],
@@ -890,7 +856,10 @@ def _conversion_exists(campaign: PushCampaign, window: dt.timedelta) -> Any:
 
 def track_click(token: str, now: dt.datetime | None = None) -> str | None:
     """Stamp the first click of a tracked link; the URL to redirect to, or None for an unknown token."""
-    row = Delivery.objects.filter(token=token).select_related("campaign", "campaign__offer").first()
+    key, _sep, _digest = token.partition("-")
+    if not key.isdigit() or not secrets.compare_digest(click_token(int(key)), token):
+        return None
+    row = Delivery.objects.filter(pk=int(key)).select_related("campaign", "campaign__offer").first()
     if row is None:
         return None
     Delivery.objects.filter(pk=row.pk, clicked_at__isnull=True).update(clicked_at=now or timezone.now())

@@ -110,8 +110,17 @@ def revoke_gone(endpoints: list[str]) -> None:
     PushSubscription.objects.filter(endpoint__in=endpoints, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
+def live_subscriptions(user_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The outbox's resolver for a batch's recipients: each user's live subscriptions, oldest first."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    for sub in PushSubscription.objects.filter(end_user_id__in=user_ids, revoked_at__isnull=True).order_by("id"):
+        found.setdefault(sub.end_user_id, []).append(subscription_info(sub))
+    return found
+
+
 def register() -> None:
     from banso.playbooks import outbox
 
     outbox.set_web_push_keys(lambda: (vapid_private_key(), vapid_subject()))
+    outbox.set_web_push_subscriptions(live_subscriptions)
     outbox.on_web_push_gone(revoke_gone)

@@ -35,13 +35,15 @@ Web push messages (`enqueue_web_push`: a user's browser subscriptions and a JSON
 standard Web Push protocol (VAPID signature, aes128gcm encryption; pywebpush), at-least-once like webhooks. One
 accepting subscription delivers the message; 404/410 answers are handed to the `on_web_push_gone` callbacks (the
 owner of the subscriptions revokes them) and, when every subscription is gone, fail the message for good.
-A batch (`web_push_batch_payload`: up to a thousand recipients, each with a `ref`, its subscriptions and its
-data; senders to large audiences write one row per batch) is sent recipient by recipient; each recipient's
-outcome is written into the payload's `results` ({ref: {"status": "sent" | "failed", "at", "error"}}) every
-`WEB_PUSH_PROGRESS` recipients, with the lease renewed, so a retry (or a copy after a dead worker) sends only to
-recipients without an outcome: a dead worker repeats at most that many notifications. Recipients refused for a
-transient reason stay without an outcome and the message retries; the message is sent when every recipient
-has an outcome and one was accepted, failed when none was. The sender reads the outcomes from `results`.
+A batch (`web_push_batch_payload`: up to a thousand recipients, each with a `ref`, its subscriptions, or the
+`user` whose live subscriptions the registered `set_web_push_subscriptions` resolver gives at send time, and
+its own data added to the batch's shared data; senders to large audiences write one row per batch) is sent
+recipient by recipient; each recipient's outcome is written into the payload's `results` ({ref: {"status":
+"sent" | "failed", "at", "error"}}) every `WEB_PUSH_PROGRESS` recipients, with the lease renewed, so a retry
+(or a copy after a dead worker) sends only to recipients without an outcome: a dead worker repeats at most
+that many notifications. Recipients refused for a transient reason stay without an outcome and the message
+retries; the message is sent when every recipient has an outcome and one was accepted, failed when none
+was. The sender reads the outcomes from `results`.
 
 Scheduling. The loop is the way to deliver within seconds. `register()` also adds a scheduler job that,
 once a minute, queues a background task to deliver what is due when messages are waiting and no such task
@@ -266,10 +268,13 @@ def web_push_payload(subscriptions: list[dict[str, Any]], data: Any, ttl: int = 
     return {"subscriptions": subscriptions, "data": data, "ttl": ttl}
 
 
-def web_push_batch_payload(recipients: list[dict[str, Any]], ttl: int = WEB_PUSH_TTL) -> dict[str, Any]:
-    """The payload of a batch: `recipients` [{"ref": str, "subscriptions": [...], "data": ...}] (see the module
-    docstring; senders that build rows in SQL write the same shape)."""
-    return {"recipients": recipients, "ttl": ttl}
+def web_push_batch_payload(
+    recipients: list[dict[str, Any]], data: dict[str, Any] | None = None, ttl: int = WEB_PUSH_TTL
+) -> dict[str, Any]:
+    """The payload of a batch: `recipients` [{"ref": str, "subscriptions": [...], "data": {...}}] and the data
+    they share (each recipient is sent `data` updated with its own; see the module docstring; senders that
+    build rows in SQL write the same shape)."""
+    return {"recipients": recipients, "data": data or {}, "ttl": ttl}
 
 
 def web_push_results(payload: dict[str, Any] | None) -> dict[str, dict[str, str]]:
@@ -281,12 +286,19 @@ def web_push_results(payload: dict[str, Any] | None) -> dict[str, dict[str, str]
 # outbox does not depend on it.
 _web_push_keys: Callable[[], tuple[str, str]] | None = None
 _web_push_gone: list[Callable[[list[str]], None]] = []
+_web_push_subscriptions: Callable[[list[int]], dict[int, list[dict[str, Any]]]] | None = None
 
 
 def set_web_push_keys(provider: Callable[[], tuple[str, str]]) -> None:
     """`provider()` returns (VAPID private key, subject "mailto:…") at delivery time."""
     global _web_push_keys
     _web_push_keys = provider
+
+
+def set_web_push_subscriptions(resolver: Callable[[list[int]], dict[int, list[dict[str, Any]]]]) -> None:
+    """`resolver(user_ids)` returns {user id: live subscriptions} for a batch's recipients given by `user`."""
+    global _web_push_subscriptions
+    _web_push_subscriptions = resolver
 
 
 def on_web_push_gone(callback: Callable[[list[str]], None]) -> None:
@@ -310,7 +322,7 @@ def web_push_batch_summary(message: OutboxMessage, failures: int = 20) -> dict[s
         "sent": statuses.count("sent"),
         "failed": statuses.count("failed"),
         "pending": len(recipients) - len(results),
-        "sample": recipients[0].get("data") if recipients else None,
+        "sample": {**(payload.get("data") or {}), **(recipients[0].get("data") or {})} if recipients else None,
         "failures": [(ref, o.get("error", "")) for ref, o in results.items() if o.get("status") == "failed"][:failures],
     }
 
@@ -552,15 +564,23 @@ class Courier:
         payload = dict(row.payload or {})
         results = web_push_results(payload)
         pending = [r for r in payload.get("recipients") or [] if str(r.get("ref")) not in results]
+        users = [int(r["user"]) for r in pending if "subscriptions" not in r and r.get("user") is not None]
+        if users and _web_push_subscriptions is None:
+            raise _Refused("web push: no subscription resolver registered for the batch's users")
+        resolved = _web_push_subscriptions(users) if users and _web_push_subscriptions is not None else {}
         retry: list[str] = []
         gone_all: list[str] = []
         at = ""
         for number, recipient in enumerate(pending, start=1):
             if number % WEB_PUSH_PROGRESS == 1 or WEB_PUSH_PROGRESS == 1:
                 at = timezone.now().isoformat()  # one time per saved chunk: the sender updates by it
-            accepted, gone, errors, permanent = self._push(
-                recipient.get("subscriptions") or [], recipient.get("data"), payload
+            data = {**(payload.get("data") or {}), **(recipient.get("data") or {})}
+            subscriptions = (
+                recipient["subscriptions"]
+                if "subscriptions" in recipient
+                else resolved.get(int(recipient.get("user") or 0), [])
             )
+            accepted, gone, errors, permanent = self._push(subscriptions, data, payload)
             gone_all.extend(gone)
             if accepted:
                 results[str(recipient["ref"])] = {"status": "sent", "at": at, "error": ""}
