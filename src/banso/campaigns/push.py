@@ -428,11 +428,12 @@ def _take_slots(campaign: PushCampaign, now: dt.datetime, marker: int) -> None:
     )
     # Daily: slot 0 for all in one statement, then the next slot for the losers, up to the cap.
     for number in range(daily_cap()):
+        # Slot 0 is the first try of every delivery of this send; later slots only for those without one yet.
+        without_slot = f"AND NOT EXISTS (SELECT 1 FROM {slot} s WHERE s.delivery_id = d.id) " if number else ""
         _execute(
             f"INSERT INTO {slot} (end_user_id, day, slot, delivery_id) "  # noqa: S608
             f"SELECT d.end_user_id, %s, %s, d.id FROM {delivery} d WHERE d.campaign_id = %s AND d.status = %s "
-            f"AND d.id > %s AND NOT EXISTS (SELECT 1 FROM {slot} s WHERE s.delivery_id = d.id) "
-            f"ON CONFLICT DO NOTHING",
+            f"AND d.id > %s {without_slot}ON CONFLICT DO NOTHING",
             [str(day), number, campaign.pk, DeliveryStatus.QUEUED, marker],
         )
     _execute(
