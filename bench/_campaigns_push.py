@@ -9,7 +9,7 @@ SUBSCRIBED_SHARE of them, written once with COPY and reused while the sizes matc
 Timed, median of 3 (state undone between runs, untimed: the campaign's deliveries, cap slots and outbox rows):
 - `segment_seconds`: `push.segment_members(segment, as_of, DuckDBBackend(root=lake))` (the analytics engine);
 - `queue_seconds`: `push.send(campaign, now, members=…)`: skip already sent, reachability (live subscription),
-  caps (CapSlot INSERT … ON CONFLICT), Delivery rows and one web-push outbox row per reachable member;
+  caps (CapSlot INSERT … ON CONFLICT), Delivery rows and the web-push outbox batches (one row per 1,000);
 - `push_seconds` = `segment_queue_seconds`: the two together (each repetition's sum, median).
 `--scale` shrinks users and events as the segment benchmark does (a tiny scale for a smoke test).
 """
