@@ -119,6 +119,10 @@ def test_the_calendar_and_month_turn_pages(client_as):
     turn = client.get(reverse("campaigns:month_turn"), {"month": "2027-01"})
     assert turn.status_code == 200
     assert [r.change for r in turn.context["turn"].rows] == ["special_to_base"]
+    html = turn.content.decode()
+    assert "1日 の空白" in html or "1日の空白" in html, "the one-day gap in Japanese, not '1 day, 0:00:00'"
+    offer_page = client.get(reverse("campaigns:offer", args=[offer.pk])).content.decode()
+    assert "予定" in offer_page and "利用日時" not in offer_page  # the special rates' status, not another app's word
     assert client.get(reverse("campaigns:calendar"), {"month": "2026-13"}).status_code == 404
 
 

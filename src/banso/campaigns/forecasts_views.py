@@ -19,7 +19,7 @@ from banso.core.views import progress_fragment
 
 from . import forecasts, proposals
 from .forecasts_forms import ForecastForm
-from .models import BacktestRun, Forecast, Offer
+from .models import BacktestRun, Forecast, Offer, OfferCategory
 
 PER_PAGE = 50
 
@@ -173,7 +173,9 @@ def backtest(request: HttpRequest) -> HttpResponse:
     context = {
         "latest": latest,
         "summary": summary,
-        "categories": sorted((summary.get("by_category") or {}).items()),
+        "categories": [
+            (_category_label(name), figures) for name, figures in sorted((summary.get("by_category") or {}).items())
+        ],
         "chart": _backtest_chart(latest) if latest else None,
         "active": forecasts.active_backtest(),
         "runs": BacktestRun.objects.select_related("triggered_by")[:10],
@@ -206,3 +208,8 @@ def backtest_progress(request: HttpRequest, pk: int) -> HttpResponse:
     if run is None:
         raise Http404
     return progress_fragment(request, "campaigns/_backtest_progress.html", run)
+
+
+def _category_label(key: str) -> str:
+    """The offer category's label for a key stored in a backtest summary (the key itself if unknown)."""
+    return str(dict(OfferCategory.choices).get(key, key))

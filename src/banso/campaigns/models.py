@@ -126,10 +126,11 @@ class Offer(SourcedModel):
 
 
 class SpecialRateStatus(models.TextChoices):
-    SCHEDULED = "scheduled", _("Scheduled")
-    ACTIVE = "active", _("Active")
-    ENDED = "ended", _("Ended")
-    CANCELLED = "cancelled", _("Cancelled")
+    # Contexts: earlier apps' catalogues translate the bare words otherwise (利用日時, 契約中).
+    SCHEDULED = "scheduled", pgettext_lazy("special rate status", "Scheduled")
+    ACTIVE = "active", pgettext_lazy("special rate status", "Active")
+    ENDED = "ended", pgettext_lazy("special rate status", "Ended")
+    CANCELLED = "cancelled", pgettext_lazy("special rate status", "Cancelled")
 
 
 class SpecialRate(models.Model):
@@ -343,11 +344,11 @@ class Channel(models.TextChoices):
 
 
 class CampaignStatus(models.TextChoices):
-    DRAFT = "draft", _("Draft")
-    SCHEDULED = "scheduled", _("Scheduled")
-    SENDING = "sending", _("Sending")
-    SENT = "sent", _("Sent")
-    CANCELLED = "cancelled", _("Cancelled")
+    DRAFT = "draft", pgettext_lazy("push campaign status", "Draft")
+    SCHEDULED = "scheduled", pgettext_lazy("push campaign status", "Scheduled")
+    SENDING = "sending", pgettext_lazy("push campaign status", "Sending")
+    SENT = "sent", pgettext_lazy("push campaign status", "Sent")
+    CANCELLED = "cancelled", pgettext_lazy("push campaign status", "Cancelled")
 
 
 class PushCampaign(models.Model):
@@ -362,7 +363,7 @@ class PushCampaign(models.Model):
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.WEB_PUSH)
     title = models.CharField(_("title"), max_length=100)
     body = models.CharField(_("body"), max_length=500)
-    url = models.URLField(_("link"), max_length=1000, blank=True)
+    url = models.URLField(pgettext_lazy("push campaign", "link"), max_length=1000, blank=True)
     # Webhook channel: the other push provider's endpoint.
     webhook_url = models.URLField(_("webhook URL"), max_length=1000, blank=True)
     scheduled_at = models.DateTimeField(_("send at"), null=True, blank=True)

@@ -429,7 +429,7 @@ def _take_slots(campaign: PushCampaign, now: dt.datetime, marker: int) -> None:
     # Daily: slot 0 for all in one statement, then the next slot for the losers, up to the cap.
     for number in range(daily_cap()):
         # Slot 0 is the first try of every delivery of this send; later slots only for those without one yet.
-        without_slot = f"AND NOT EXISTS (SELECT 1 FROM {slot} s WHERE s.delivery_id = d.id) " if number else ""
+        without_slot = f"AND NOT EXISTS (SELECT 1 FROM {slot} s WHERE s.delivery_id = d.id) " if number else ""  # noqa: S608
         _execute(
             f"INSERT INTO {slot} (end_user_id, day, slot, delivery_id) "  # noqa: S608
             f"SELECT d.end_user_id, %s, %s, d.id FROM {delivery} d WHERE d.campaign_id = %s AND d.status = %s "

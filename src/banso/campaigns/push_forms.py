@@ -37,7 +37,9 @@ class CampaignForm(forms.Form):
     channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.WEB_PUSH)
     title = forms.CharField(label=_("Title"), max_length=100)
     body = forms.CharField(label=_("Body"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
-    url = forms.URLField(label=_("Link"), max_length=1000, required=False, assume_scheme="https")
+    url = forms.URLField(
+        label=pgettext_lazy("push campaign", "Link"), max_length=1000, required=False, assume_scheme="https"
+    )
     webhook_url = forms.URLField(label=_("Webhook URL"), max_length=1000, required=False, assume_scheme="https")
     attribution_days = forms.IntegerField(label=_("Attribution window (days)"), min_value=1, max_value=90, initial=7)
     scheduled_at = forms.DateTimeField(
