@@ -21,6 +21,7 @@ from banso.accounts.models import EndUser
 from banso.accounts.services import parse_month as accounts_parse_month
 from banso.activity.importing import ImportRefused, ImportResult, row_error
 from banso.activity.models import Event
+from banso.core.arrowdb import update_rows
 from banso.core.business_hours import TOKYO
 from banso.core.choices import AuditAction
 from banso.core.models import AuditEntry, User
@@ -360,7 +361,7 @@ def upsert_conversions(
             after = {name: _plain(value) for name, value in dirty.items()}
             audit.append(_audit(obj, AuditAction.UPDATE, before, after, actor, via, advertiser_of[obj.offer_id]))
         if updated:
-            Conversion.objects.bulk_update(updated, [*TRACKED, "updated_at"], batch_size=WRITE_BATCH // 2)
+            update_rows(updated, [*TRACKED, "updated_at"])
         for obj in new:
             after = {n: _plain(getattr(obj, n)) for n in TRACKED}
             audit.append(_audit(obj, AuditAction.CREATE, {}, after, actor, via, advertiser_of[obj.offer_id]))
@@ -555,7 +556,7 @@ def mark_cashback_paid(conversion_ids: Iterable[int], *, actor: User | None, at:
         )
         for obj in rows:
             obj.cashback_paid_at = at
-        Conversion.objects.bulk_update(rows, ["cashback_paid_at"], batch_size=WRITE_BATCH)
+        update_rows(rows, ["cashback_paid_at"])
         record_changes_bulk(
             [
                 _audit(

@@ -69,3 +69,22 @@ def insert_frame(table: str, frame: pl.DataFrame, columns: Sequence[str]) -> int
             marks = ", ".join(["%s"] * len(columns))
             cursor.executemany(f"INSERT INTO {name} ({quoted}) VALUES ({marks})", rows.rows())  # noqa: S608
     return rows.height
+
+
+def update_rows(objects: Sequence[Any], fields: Sequence[str]) -> int:
+    """Write `fields` of saved model instances (one model) by primary key: one `UPDATE … WHERE pk = %s`
+    through executemany, inside the caller's transaction. Django's bulk_update sends one CASE per field with a
+    branch per row, which the database evaluates for every row: the cost grows with the batch (about 5 ms a
+    row for 2,400 results of ten fields); this stays linear. Returns the rows given."""
+    if not objects:
+        return 0
+    meta = objects[0]._meta
+    model_fields = [meta.get_field(name) for name in fields]
+    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in model_fields)
+    table, pk = connection.ops.quote_name(meta.db_table), connection.ops.quote_name(meta.pk.column)
+    rows = [
+        [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in model_fields] + [obj.pk] for obj in objects
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {pk} = %s", rows)  # noqa: S608
+    return len(rows)
