@@ -72,6 +72,7 @@ def test_clicks_and_attributed_conversions_show_on_the_results_page(client_as):
     assert page.status_code == 200
     assert 'id="r-clicked">2 (50%)' in html and 'id="r-converted">1 (25%)' in html
     assert 'id="r-reward">¥800' in html and 'id="r-cashback">¥400' in html
+    assert "リンク先" in html and "関連付ける" not in html  # the campaign's link, not another catalogue's verb
 
 
 def test_each_web_push_recipient_is_delivered_or_failed_by_its_own_outcome_in_the_batch():
