@@ -80,7 +80,8 @@ def test_a_web_push_batch_page_counts_its_recipients_outcomes_instead_of_printin
     }
     message = OutboxMessage.objects.create(kind="web_push", source="campaigns", payload=payload)
     page = client_as(Role.OPS_MANAGER).get(reverse("playbooks:outbox_message", args=[message.pk])).content.decode()
-    assert "Webプッシュ 1000 人分" in page and "受信者数" in page and 'id="batch-sent">1<' in page and 'id="batch-failed">1<' in page
+    assert "Webプッシュ 1000 人分" in page and "受信者数" in page
+    assert 'id="batch-sent">1<' in page and 'id="batch-failed">1<' in page
     assert 'id="batch-pending">998<' in page and "410: gone" in page and "還元率アップ" in page
     assert "https://push.example.net/999" not in page
 
