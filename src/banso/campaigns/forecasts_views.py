@@ -212,4 +212,4 @@ def backtest_progress(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _category_label(key: str) -> str:
     """The offer category's label for a key stored in a backtest summary (the key itself if unknown)."""
-    return str(dict(OfferCategory.choices).get(key, key))
+    return str(OfferCategory(key).label) if key in OfferCategory.values else key

@@ -64,7 +64,7 @@ from banso.analytics.models import Segment
 from banso.core.arrowdb import insert_frame
 from banso.core.models import RunStatus, User
 from banso.playbooks.models import MessageKind, MessageStatus, OutboxMessage
-from banso.playbooks.outbox import WEB_PUSH_TTL, message_id_domain, web_push_batch_payload, web_push_results
+from banso.playbooks.outbox import WEB_PUSH_TTL, message_id_domain, web_push_batch_payload
 
 from .models import (
     CLICK_DIGEST,
@@ -828,7 +828,7 @@ def _sync_web_push_outcomes() -> int:
     for message_id, status, results in batches:
         delivered: dict[str, list[int]] = {}
         failed: list[int] = []
-        for ref, outcome in web_push_results({"results": results}).items():
+        for ref, outcome in (results or {}).items():
             if outcome.get("status") == "sent":
                 delivered.setdefault(outcome.get("at") or "", []).append(int(ref))
             else:

@@ -572,7 +572,7 @@ class Courier:
         gone_all: list[str] = []
         at = ""
         for number, recipient in enumerate(pending, start=1):
-            if number % WEB_PUSH_PROGRESS == 1 or WEB_PUSH_PROGRESS == 1:
+            if (number - 1) % WEB_PUSH_PROGRESS == 0:
                 at = timezone.now().isoformat()  # one time per saved chunk: the sender updates by it
             data = {**(payload.get("data") or {}), **(recipient.get("data") or {})}
             subscriptions = (
